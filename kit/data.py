@@ -1,0 +1,99 @@
+"""MNIST as whole tensors: the torchvision files for training, a bundled copy of the test set.
+
+Training keeps the dataset as one uint8 tensor (N, 28, 28) and indexes batches out of it, so no
+per-sample Python transform ever runs. ``bundled_test_set`` reads the 10,000 test digits shipped
+in ``kit/assets/mnist_test.npz``, which lets the app and the tests run with no network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+BUNDLED_TEST = ASSETS / "mnist_test.npz"
+IDX_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+class DataUnavailableError(RuntimeError):
+    """MNIST could be neither found on disk nor downloaded."""
+
+
+@dataclass
+class Digits:
+    """A labelled set of MNIST digits held as whole tensors."""
+
+    images: Tensor
+    """uint8 pixels, shape (N, 28, 28), 0 = background, 255 = ink."""
+    labels: Tensor
+    """int64 digit classes, shape (N,)."""
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def as_float(self, index: Tensor | slice | None = None) -> Tensor:
+        """Images (or a subset) as float (B, 1, 28, 28) in [0, 1]."""
+        imgs = self.images if index is None else self.images[index]
+        return imgs.unsqueeze(1).float().div_(255.0)
+
+    def to(self, device: torch.device | str) -> Digits:
+        return Digits(self.images.to(device), self.labels.to(device))
+
+
+def load_mnist(data_dir: str | Path = "data", train: bool = True, download: bool = True) -> Digits:
+    """MNIST from ``data_dir`` in torchvision's layout (``<data_dir>/MNIST/raw/*-ubyte``).
+
+    Downloads there first when the files are missing and ``download`` is set. Raises
+    ``DataUnavailableError`` with a one-line explanation when neither works.
+    """
+    from torchvision.datasets import MNIST
+
+    root = Path(data_dir)
+    try:
+        ds = MNIST(root=str(root), train=train, download=False)
+    except RuntimeError:
+        if not download:
+            raise DataUnavailableError(_missing_message(root, "downloading is off")) from None
+        try:
+            ds = MNIST(root=str(root), train=train, download=True)
+        except Exception as err:  # network errors come in many types (URLError, HTTPError, OSError)
+            reason = f"download failed: {type(err).__name__}: {str(err).splitlines()[0][:120]}"
+            raise DataUnavailableError(_missing_message(root, reason)) from None
+    return Digits(images=ds.data.contiguous(), labels=ds.targets.long())
+
+
+def _missing_message(root: Path, reason: str) -> str:
+    raw = root / "MNIST" / "raw"
+    return (
+        f"MNIST not found in {raw} ({reason}); put the four IDX files "
+        f"({', '.join(IDX_FILES)}) there, or run on a machine that can reach the MNIST mirrors"
+    )
+
+
+@lru_cache(maxsize=1)
+def bundled_test_set() -> Digits:
+    """The 10,000 MNIST test digits shipped with the repo (read once, then cached)."""
+    with np.load(BUNDLED_TEST) as npz:
+        images, labels = npz["images"], npz["labels"]
+    return Digits(
+        images=torch.from_numpy(images.copy()), labels=torch.from_numpy(labels.astype(np.int64))
+    )
+
+
+def write_bundled_test_set(data_dir: str | Path, path: Path = BUNDLED_TEST) -> Path:
+    """Build ``kit/assets/mnist_test.npz`` from the torchvision files in ``data_dir``."""
+    test = load_mnist(data_dir, train=False, download=False)
+    np.savez_compressed(
+        path, images=test.images.numpy(), labels=test.labels.numpy().astype(np.uint8)
+    )
+    return path

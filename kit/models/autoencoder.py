@@ -1,0 +1,52 @@
+"""A deterministic autoencoder: x -> z -> x_hat, trained to minimise pixel MSE.
+
+    z     = f_enc(x)           (B, 784) -> (B, d)
+    x_hat = sigmoid(f_dec(z))  (B, d)   -> (B, 1, 28, 28)
+    loss  = (1/D) sum_i (x_hat_i - x_i)^2
+
+Nothing asks the codes z to fill the latent space in any orderly way: points the encoder never
+produced decode to whatever the decoder happens to do there. The VAE fixes that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from kit.models.blocks import Decoder, HubModel, mlp
+from kit.models.config import ModelConfig
+
+
+@dataclass
+class AutoencoderOutput:
+    """Named output of ``Autoencoder.forward``."""
+
+    recon: Tensor
+    """Reconstruction x_hat in [0, 1], shape (B, 1, 28, 28)."""
+    z: Tensor
+    """The code, shape (B, d)."""
+
+
+class Autoencoder(nn.Module, HubModel):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.encoder = mlp([c.pixels, *c.hidden, c.latent_dim])  # 784 -> 256 -> 128 -> d
+        self.decoder = Decoder(c.latent_dim, c.hidden, c.pixels, c.image_size)
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x.flatten(1))  # (B, 1, 28, 28) -> (B, 784) -> (B, d)
+
+    def decode(self, z: Tensor) -> Tensor:
+        return torch.sigmoid(self.decoder(z))  # (B, d) -> (B, 1, 28, 28)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The point in latent space that represents x (for plots): here the code itself."""
+        return self.encode(x)
+
+    def forward(self, x: Tensor) -> AutoencoderOutput:
+        z = self.encode(x)
+        return AutoencoderOutput(recon=self.decode(z), z=z)
