@@ -9,6 +9,8 @@ losses take the logits (a numerically stable BCE).
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from huggingface_hub import PyTorchModelHubMixin, hf_hub_download
 from safetensors.torch import load_model
@@ -18,7 +20,7 @@ from torch import Tensor, nn
 def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: bool = False) -> nn.Sequential:
     """Linear layers through ``sizes`` with ``act`` between them (and after the last if asked)."""
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 or last_act:
             layers.append(act())
