@@ -76,14 +76,14 @@ def _to_float_array(image: Any) -> np.ndarray:
 def ink_map(image: Any) -> np.ndarray:
     """Ink strength in [0, 1], shape (H, W): 1 where the pen was, 0 on the background."""
     arr = _to_float_array(image)
-    if arr.ndim == 3 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
     if arr.ndim == 3 and arr.shape[-1] in (2, 4):  # grey+alpha or RGBA
         alpha = arr[..., -1]
         if alpha.min() < 0.99:  # transparent background: the strokes are where alpha is
             return np.clip(alpha, 0.0, 1.0)
         arr = arr[..., :-1]
-    grey = arr if arr.ndim == 2 else arr[..., :3] @ np.array([0.299, 0.587, 0.114])
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    grey = arr if arr.ndim == 2 else arr[..., :3] @ np.array([0.299, 0.587, 0.114])  # luminance
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     ink = background - grey if background > 0.5 else grey - background  # light bg: dark ink
@@ -96,7 +96,9 @@ def _shrink(ink: np.ndarray) -> np.ndarray:
         return ink
     scale = MAX_SIDE / max(h, w)
     img = Image.fromarray(ink.astype(np.float32))
-    return np.asarray(img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR))
+    return np.asarray(
+        img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BILINEAR)
+    )
 
 
 def to_mnist_digit(image: Any) -> torch.Tensor:
