@@ -26,7 +26,7 @@ def test_shifted_digit_is_centred_and_recognisable(test_digits, white_bg):
         digit = test_digits.images[i].numpy()
         out = to_mnist_digit(_paint(digit, white_bg=white_bg))
         assert out.shape == (1, 1, 28, 28) and out.dtype == torch.float32
-        assert 0.0 <= out.min() and out.max() <= 1.0
+        assert out.min() >= 0.0 and out.max() <= 1.0
         cy, cx = centre_of_mass(out)
         assert abs(cy - 14) < 1.0 and abs(cx - 14) < 1.0
         assert _corr(out, test_digits.as_float(slice(i, i + 1))) > 0.75

@@ -1,0 +1,12 @@
+"""Latent Lab: the Gradio app (a Hugging Face Space entry point). Run: python app.py"""
+
+import torch
+
+from kit.ui import build_app
+
+torch.set_num_threads(1)  # two-core Spaces: one thread per request keeps the server responsive
+
+demo = build_app()
+
+if __name__ == "__main__":
+    demo.queue(default_concurrency_limit=2).launch()

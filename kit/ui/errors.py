@@ -1,0 +1,42 @@
+"""Turn the kit's input and checkpoint errors into ``gr.Error`` messages a learner can act on."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import gradio as gr
+
+from kit.demos.common import DemoInputError
+from kit.models import CheckpointError
+from kit.preprocess import BlankImageError
+
+log = logging.getLogger("latent_lab")
+
+
+def user_errors(fn):
+    """Wrap a handler so that bad input or a broken checkpoint shows a toast, not a trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except BlankImageError as err:
+            raise gr.Error(f"Nothing to read: {err}.", title="Empty drawing") from None
+        except DemoInputError as err:
+            raise gr.Error(
+                f"{str(err)[:1].upper()}{str(err)[1:]}.", title="Check the input"
+            ) from None
+        except CheckpointError as err:
+            log.error("checkpoint problem: %s", err)
+            raise gr.Error(
+                f"This demo's model could not be loaded: {err}", title="Model unavailable"
+            ) from None
+        except ValueError as err:
+            raise gr.Error(
+                f"That input could not be used: {err}.", title="Check the input"
+            ) from None
+
+    return wrapper

@@ -1,0 +1,115 @@
+"""Reconstruction tab: pick a test digit or draw one, and compare AE-32, AE-2 and VAE-2."""
+
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+
+from kit.demos.common import parse_digit_class, random_index, test_digit, to_display
+from kit.demos.reconstruction import reconstruct, summary_markdown
+from kit.preprocess import to_mnist_digit
+from kit.ui.errors import user_errors
+
+INTRO = r"""
+### Reconstruction: how much survives the bottleneck?
+Each model squeezes the 784 pixels into a short code and rebuilds the image from it. With 32
+numbers (AE-32) the rebuilt digit is close to the original; with only 2 (AE-2, VAE-2) the models
+keep the digit's identity and rough shape but lose the details. For the VAE the loss splits into
+reconstruction and the KL term $\mathrm{KL}(q(z\mid x)\,\|\,\mathcal{N}(0, I))$, measured in nats.
+"""
+
+
+# ---- pure handlers (called by the events below, and by tests) ------------------------------
+
+
+def _result(x, label=None) -> dict:
+    res = reconstruct(x)
+    return {
+        "input": to_display(res.input),
+        "ae-32": to_display(res.by_name("ae-32").image),
+        "ae-2": to_display(res.by_name("ae-2").image),
+        "vae-2": to_display(res.by_name("vae-2").image),
+        "summary": summary_markdown(res, label),
+    }
+
+
+def show_test_digit(index) -> dict:
+    x, label = test_digit(index)
+    return _result(x, label)
+
+
+def show_random_digit(digit_class) -> dict:
+    index = random_index(parse_digit_class(digit_class), np.random.default_rng())
+    return {"index": index, **show_test_digit(index)}
+
+
+def show_drawing(sketch) -> dict:
+    return _result(to_mnist_digit(sketch))
+
+
+# ---- layout and wiring ---------------------------------------------------------------------
+
+
+def build(demo: gr.Blocks) -> None:
+    gr.Markdown(INTRO, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            with gr.Tab("Test digit"):
+                index = gr.Number(
+                    label="Test digit index (0 to 9999)",
+                    value=0,
+                    precision=0,
+                    minimum=0,
+                    maximum=9999,
+                )
+                digit_class = gr.Dropdown(
+                    ["any", *map(str, range(10))], value="any", label="Digit class for random picks"
+                )
+                with gr.Row():
+                    show_btn = gr.Button("Reconstruct", variant="primary")
+                    random_btn = gr.Button("Random digit")
+            with gr.Tab("Draw"):
+                sketch = gr.Sketchpad(
+                    label="Draw one digit, large, in the middle",
+                    type="numpy",
+                    image_mode="RGBA",
+                    canvas_size=(280, 280),
+                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                )
+                draw_btn = gr.Button("Reconstruct my drawing", variant="primary")
+        with gr.Column(scale=2):
+            with gr.Row():
+                images = {
+                    key: gr.Image(
+                        label=label, type="numpy", interactive=False, height=200, image_mode="L"
+                    )
+                    for key, label in [
+                        ("input", "Input (28×28)"),
+                        ("ae-32", "AE-32"),
+                        ("ae-2", "AE-2"),
+                        ("vae-2", "VAE-2 (posterior mean)"),
+                    ]
+                }
+            summary = gr.Markdown()
+
+    outputs = {**images, "summary": summary}
+
+    def named(fn, extra=None):
+        """Map a handler's named result onto components (no positional output lists)."""
+        comps = {**outputs, **(extra or {})}
+
+        @user_errors
+        def run(*args):
+            result = fn(*args)
+            return {comps[k]: v for k, v in result.items()}
+
+        return run, list(comps.values())
+
+    fn, outs = named(show_test_digit)
+    show_btn.click(fn, [index], outs, api_name="reconstruct_test_digit")
+    index.submit(fn, [index], outs, api_visibility="private")
+    demo.load(fn, [index], outs, api_visibility="private")
+    fn, outs = named(show_random_digit, {"index": index})
+    random_btn.click(fn, [digit_class], outs, api_name="random_test_digit")
+    fn, outs = named(show_drawing)
+    draw_btn.click(fn, [sketch], outs, api_name="reconstruct_drawing")
