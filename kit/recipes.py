@@ -44,9 +44,12 @@ class Recipe:
     train: TrainConfig
 
 
-def _vae_recipe(latent_dim: int, beta: float, epochs: int, kind: str = "vae") -> Recipe:
+def _vae_recipe(
+    latent_dim: int, beta: float, epochs: int, kind: str = "vae", batch_size: int = 128
+) -> Recipe:
     return Recipe(
-        ModelConfig(kind=kind, latent_dim=latent_dim, beta=beta), TrainConfig(epochs=epochs)
+        ModelConfig(kind=kind, latent_dim=latent_dim, beta=beta),
+        TrainConfig(epochs=epochs, batch_size=batch_size),
     )
 
 
