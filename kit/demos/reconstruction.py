@@ -12,8 +12,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from kit.demos.common import get_model
+from kit.demos.common import (
+    get_model,
+    parse_digit_class,
+    random_index,
+    test_digit,
+    to_display,
+)
+from kit.demos.registry import DemoSpec
 from kit.losses import bce_reconstruction
+from kit.preprocess import to_mnist_digit
 
 RECON_MODELS = ("ae-32", "ae-2", "vae-2")
 
@@ -99,3 +107,60 @@ def summary_markdown(result: ReconstructionResult, label: int | None = None) -> 
         f"**{vae.recon_expected + vae.kl:.1f}** nats."
     )
     return head + "\n".join(lines) + split
+
+
+# ---- demo entry points: named, display-ready outputs -----------------------------------------
+
+
+def _display(x: torch.Tensor, label: int | None = None) -> dict:
+    res = reconstruct(x)
+    return {
+        "input": to_display(res.input),
+        **{row.name: to_display(row.image) for row in res.rows},
+        "summary": summary_markdown(res, label),
+    }
+
+
+def show_test_digit(index: int = 0) -> dict:
+    """Reconstruct test digit ``index`` with every model."""
+    x, label = test_digit(index)
+    return _display(x, label)
+
+
+def show_random_digit(digit_class: str | int | None = "any", seed: int | None = None) -> dict:
+    """A random test digit (of ``digit_class`` unless "any"), reconstructed; returns its index."""
+    index = random_index(parse_digit_class(digit_class), np.random.default_rng(seed))
+    return {"index": index, **show_test_digit(index)}
+
+
+def show_drawing(sketch=None) -> dict:
+    """Reconstruct a drawing or upload after MNIST-style preprocessing."""
+    return _display(to_mnist_digit(sketch))
+
+
+DEMOS = [
+    DemoSpec(
+        id="reconstruction.test_digit",
+        tab="reconstruction",
+        api_name="reconstruct_test_digit",
+        fn=show_test_digit,
+        defaults={"index": 0},
+        summary="One test digit through AE-32, AE-2 and VAE-2, with each error and the VAE's loss split.",
+    ),
+    DemoSpec(
+        id="reconstruction.random_digit",
+        tab="reconstruction",
+        api_name="random_test_digit",
+        fn=show_random_digit,
+        defaults={"digit_class": "any", "seed": None},
+        summary="A random test digit (optionally of one class), reconstructed by every model.",
+    ),
+    DemoSpec(
+        id="reconstruction.drawing",
+        tab="reconstruction",
+        api_name="reconstruct_drawing",
+        fn=show_drawing,
+        defaults={"sketch": None},
+        summary="Your own drawing, preprocessed like MNIST, reconstructed by every model.",
+    ),
+]

@@ -40,3 +40,18 @@ def user_errors(fn):
             ) from None
 
     return wrapper
+
+
+def named_outputs(fn, components: dict):
+    """Wrap ``fn`` (which returns a dict of named results) for a Gradio event.
+
+    Returns ``(handler, outputs)``: the handler maps each result name onto its component, so
+    no event depends on the order of a positional output list; errors become toasts.
+    """
+
+    @user_errors
+    def handler(*args):
+        return {components[k]: v for k, v in fn(*args).items()}
+
+    handler.__name__ = getattr(fn, "__name__", "handler")
+    return handler, list(components.values())

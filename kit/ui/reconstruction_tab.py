@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
 
-from kit.demos.common import parse_digit_class, random_index, test_digit, to_display
-from kit.demos.reconstruction import reconstruct, summary_markdown
-from kit.preprocess import to_mnist_digit
-from kit.ui.errors import user_errors
+from kit.demos.reconstruction import show_drawing, show_random_digit, show_test_digit
+from kit.ui.errors import named_outputs
 
 INTRO = r"""
 ### Reconstruction: how much survives the bottleneck?
@@ -17,34 +14,6 @@ numbers (AE-32) the rebuilt digit is close to the original; with only 2 (AE-2, V
 keep the digit's identity and rough shape but lose the details. For the VAE the loss splits into
 reconstruction and the KL term $\mathrm{KL}(q(z\mid x)\,\|\,\mathcal{N}(0, I))$, measured in nats.
 """
-
-
-# ---- pure handlers (called by the events below, and by tests) ------------------------------
-
-
-def _result(x, label=None) -> dict:
-    res = reconstruct(x)
-    return {
-        "input": to_display(res.input),
-        "ae-32": to_display(res.by_name("ae-32").image),
-        "ae-2": to_display(res.by_name("ae-2").image),
-        "vae-2": to_display(res.by_name("vae-2").image),
-        "summary": summary_markdown(res, label),
-    }
-
-
-def show_test_digit(index) -> dict:
-    x, label = test_digit(index)
-    return _result(x, label)
-
-
-def show_random_digit(digit_class) -> dict:
-    index = random_index(parse_digit_class(digit_class), np.random.default_rng())
-    return {"index": index, **show_test_digit(index)}
-
-
-def show_drawing(sketch) -> dict:
-    return _result(to_mnist_digit(sketch))
 
 
 # ---- layout and wiring ---------------------------------------------------------------------
@@ -94,22 +63,11 @@ def build(demo: gr.Blocks) -> None:
 
     outputs = {**images, "summary": summary}
 
-    def named(fn, extra=None):
-        """Map a handler's named result onto components (no positional output lists)."""
-        comps = {**outputs, **(extra or {})}
-
-        @user_errors
-        def run(*args):
-            result = fn(*args)
-            return {comps[k]: v for k, v in result.items()}
-
-        return run, list(comps.values())
-
-    fn, outs = named(show_test_digit)
+    fn, outs = named_outputs(show_test_digit, outputs)
     show_btn.click(fn, [index], outs, api_name="reconstruct_test_digit")
     index.submit(fn, [index], outs, api_visibility="private")
     demo.load(fn, [index], outs, api_visibility="private")
-    fn, outs = named(show_random_digit, {"index": index})
+    fn, outs = named_outputs(show_random_digit, {**outputs, "index": index})
     random_btn.click(fn, [digit_class], outs, api_name="random_test_digit")
-    fn, outs = named(show_drawing)
+    fn, outs = named_outputs(show_drawing, outputs)
     draw_btn.click(fn, [sketch], outs, api_name="reconstruct_drawing")
