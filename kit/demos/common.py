@@ -76,3 +76,52 @@ def to_display(img: torch.Tensor | np.ndarray, scale: int = DISPLAY_SCALE) -> np
     a = a.reshape(a.shape[-2], a.shape[-1])
     a = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return np.kron(a, np.ones((scale, scale), dtype=np.uint8))
+
+
+def as_int(value, name: str, lo: int, hi: int) -> int:
+    """``value`` as an int in [lo, hi], else a ``DemoInputError`` naming ``name`` and the range."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DemoInputError(f"{name} must be a whole number from {lo} to {hi}") from None
+    if not number.is_integer() or not lo <= number <= hi:
+        raise DemoInputError(f"{name} must be a whole number from {lo} to {hi}, got {value}")
+    return int(number)
+
+
+def as_float(value, name: str, lo: float, hi: float) -> float:
+    """``value`` as a finite float in [lo, hi], else a ``DemoInputError``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise DemoInputError(f"{name} must be a number from {lo} to {hi}") from None
+    if not np.isfinite(number) or not lo <= number <= hi:
+        raise DemoInputError(f"{name} must be a number from {lo} to {hi}, got {value}")
+    return number
+
+
+def as_choice(value, name: str, choices) -> str:
+    """``value`` if it is one of ``choices`` (compared as strings), else a ``DemoInputError``."""
+    options = [str(c) for c in choices]
+    if str(value) not in options:
+        raise DemoInputError(f"{name} must be one of {', '.join(options)}, got {value!r}")
+    return str(value)
+
+
+def grid_display(images, nrow: int, scale: int = 3, pad: int = 1) -> np.ndarray:
+    """Images (N, [1,] 28, 28) in [0, 1] -> one uint8 picture, ``nrow`` images per row.
+
+    Nearest-neighbour upscaling by ``scale``; ``pad`` pixels of mid-grey separate the cells.
+    """
+    a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    a = a.reshape(-1, a.shape[-2], a.shape[-1])
+    n, h, w = a.shape
+    ncol = nrow
+    nrows = -(-n // ncol)
+    cell_h, cell_w = h * scale + pad, w * scale + pad
+    out = np.full((nrows * cell_h + pad, ncol * cell_w + pad), 128, dtype=np.uint8)
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        y, x = pad + r * cell_h, pad + c * cell_w
+        out[y : y + h * scale, x : x + w * scale] = to_display(a[i], scale)
+    return out
