@@ -120,9 +120,16 @@ def importance_log_px(
     return torch.logsumexp(log_w, dim=0) - math.log(k)
 
 
-def gan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-    """Discriminator loss: -[log D(x) + log(1 - D(G(z)))], averaged over the batch."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+def gan_discriminator_loss(
+    real_logits: Tensor, fake_logits: Tensor, real_label: float = 0.9
+) -> Tensor:
+    """Discriminator loss: BCE(D(x), t) + BCE(D(G(z)), 0), averaged over the batch.
+
+    With t = 1 this is -[log D(x) + log(1 - D(G(z)))]; t = 0.9 is one-sided label smoothing
+    (Salimans et al. 2016), which keeps D from growing over-confident and starving G.
+    """
+    target = torch.full_like(real_logits, real_label)
+    real = F.binary_cross_entropy_with_logits(real_logits, target)
     fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     return real + fake
 

@@ -17,13 +17,26 @@ from safetensors.torch import load_model
 from torch import Tensor, nn
 
 
-def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: bool = False) -> nn.Sequential:
-    """Linear layers through ``sizes`` with ``act`` between them (and after the last if asked)."""
+def mlp(
+    sizes: list[int],
+    act: type[nn.Module] = nn.ReLU,
+    last_act: bool = False,
+    norm: type[nn.Module] | None = None,
+    dropout: float = 0.0,
+) -> nn.Sequential:
+    """Linear layers through ``sizes``; after each hidden one: [norm], act, [dropout].
+
+    ``last_act`` applies the same after the last layer too.
+    """
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2 or last_act:
+            if norm is not None:
+                layers.append(norm(n_out))
             layers.append(act())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
 
 
