@@ -83,8 +83,9 @@ def train_model(
     total, losses)`` report progress; ``should_stop()`` is polled every step.
     """
     tc, device = train_config, torch.device(device)
-    torch.manual_seed(tc.seed)
-    model = build_model(model_config).to(device).train()
+    with torch.random.fork_rng(devices=[]):  # seed the initialisation, leave the global RNG alone
+        torch.manual_seed(tc.seed)
+        model = build_model(model_config).to(device).train()
     gen = torch.Generator(device=device).manual_seed(tc.seed)
     images, labels = train_set.images.to(device), train_set.labels.to(device)  # (N, 28, 28) uint8
     test_set = test_set.to(device)

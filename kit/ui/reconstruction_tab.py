@@ -39,7 +39,7 @@ def build(demo: gr.Blocks) -> None:
                     random_btn = gr.Button("Random digit")
             with gr.Tab("Draw"):
                 sketch = gr.Sketchpad(
-                    label="Draw one digit, large, in the middle",
+                    label="Pick the brush, then draw",
                     type="numpy",
                     image_mode="RGBA",
                     canvas_size=(280, 280),
@@ -56,7 +56,7 @@ def build(demo: gr.Blocks) -> None:
                         ("input", "Input (28×28)"),
                         ("ae-32", "AE-32"),
                         ("ae-2", "AE-2"),
-                        ("vae-2", "VAE-2 (posterior mean)"),
+                        ("vae-2", "VAE-2 (mean z)"),
                     ]
                 }
             summary = gr.Markdown()
@@ -64,10 +64,12 @@ def build(demo: gr.Blocks) -> None:
     outputs = {**images, "summary": summary}
 
     fn, outs = named_outputs(show_test_digit, outputs)
-    show_btn.click(fn, [index], outs, api_name="reconstruct_test_digit")
-    index.submit(fn, [index], outs, api_visibility="private")
-    demo.load(fn, [index], outs, api_visibility="private")
+    # show_progress="hidden": on a bad input the toast explains, and earlier outputs stay visible
+    quiet = {"show_progress": "hidden"}
+    show_btn.click(fn, [index], outs, api_name="reconstruct_test_digit", **quiet)
+    index.submit(fn, [index], outs, api_visibility="private", **quiet)
+    demo.load(fn, [index], outs, api_visibility="private", **quiet)
     fn, outs = named_outputs(show_random_digit, {**outputs, "index": index})
-    random_btn.click(fn, [digit_class], outs, api_name="random_test_digit")
+    random_btn.click(fn, [digit_class], outs, api_name="random_test_digit", **quiet)
     fn, outs = named_outputs(show_drawing, outputs)
-    draw_btn.click(fn, [sketch], outs, api_name="reconstruct_drawing")
+    draw_btn.click(fn, [sketch], outs, api_name="reconstruct_drawing", **quiet)

@@ -1,0 +1,191 @@
+"""Latent space tab: the test digits in the AE-2 and VAE-2 planes, the decoded VAE plane, a
+clickable map that decodes any point, and straight-line walks between two digits."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from kit.demos.latent import (
+    GRID_RANGE,
+    GRID_SIZE,
+    MAP_EXTENT,
+    STEPS_RANGE,
+    Z_LIMIT,
+    decode_pixel,
+    decode_point,
+    interpolate,
+    latent_grid,
+    show_scatter,
+)
+from kit.ui.errors import named_outputs, user_errors
+
+LATEX = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "$", "right": "$", "display": False},
+]
+
+INTRO = r"""
+### Latent space: where do the digits land?
+AE-2 and VAE-2 both turn a digit into a point $z = (z_1, z_2)$. Nothing in the autoencoder's loss
+says where its codes should go, so they spread unevenly, with gaps and an arbitrary scale; the
+VAE's KL term pulls each code towards the prior $\mathcal{N}(0, I)$, so its codes form one filled
+cloud around 0. Click the map to decode any point, and walk a straight line between two digits.
+"""
+
+SCATTER_INTRO = r"""
+#### 1 · The 10,000 test digits in each plane
+Each dot is one test digit (the VAE's is its posterior mean $\mu(x)$), coloured by its label.
+Dashed circles: $|z| = 1, 2, 3$, which hold 39%, 86% and 99% of $\mathcal{N}(0, I)$. Compare the
+axis scales.
+"""
+
+GRID_INTRO = r"""
+#### 2 · The VAE plane, decoded
+Each cell is VAE-2's decoder applied to one point of an $n \times n$ lattice over $[-r, r]^2$,
+laid out like a plot ($z_1$ grows to the right, $z_2$ upwards). Raise $r$ past 3 to see what lies
+outside the prior's bulk.
+"""
+
+POINT_INTRO = rf"""
+#### 3 · Click the map to decode a point
+The map shows the VAE-2 codes on $[-{MAP_EXTENT:g}, {MAP_EXTENT:g}]^2$ (faint lines one unit
+apart). Click anywhere, or type $z_1, z_2$ (from $-{Z_LIMIT:g}$ to ${Z_LIMIT:g}$).
+"""
+
+PATH_INTRO = r"""
+#### 4 · Walk between two test digits
+Both models decode $z(t) = (1 - t)\,z_a + t\,z_b$ for evenly spaced $t$. The **jump ratio** is
+the largest frame-to-frame change divided by the change from first to last frame split evenly
+over the steps: 1 is a perfectly even morph; a large value means the picture changes mostly in
+one abrupt step, as when the line crosses a gap or another digit's region.
+"""
+
+
+def _image(
+    label: str, height: int | None = None, mode: str = "L", fmt: str = "webp", **kw
+) -> gr.Image:
+    return gr.Image(
+        label=label,
+        type="numpy",
+        interactive=False,
+        image_mode=mode,
+        height=height,
+        format=fmt,
+        **kw,
+    )
+
+
+def _numbers() -> gr.JSON:
+    with gr.Accordion("Numbers (as the API returns them)", open=False):
+        return gr.JSON(show_label=False)
+
+
+# ---- layout and wiring ---------------------------------------------------------------------
+
+
+def build(demo: gr.Blocks) -> None:
+    gr.Markdown(INTRO, latex_delimiters=LATEX)
+
+    gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
+    scatter_plot = gr.Plot(show_label=False)
+    scatter_summary = gr.Markdown(latex_delimiters=LATEX)
+    scatter_numbers = _numbers()
+
+    gr.Markdown(GRID_INTRO, latex_delimiters=LATEX)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            grid_r = gr.Slider(*GRID_RANGE, value=3.0, step=0.25, label="Range r")
+            grid_n = gr.Slider(*GRID_SIZE, value=15, step=1, label="Grid size n")
+            grid_btn = gr.Button("Decode the grid", variant="primary")
+            grid_summary = gr.Markdown(latex_delimiters=LATEX)
+            grid_numbers = _numbers()
+        with gr.Column(scale=3):
+            grid_image = _image("VAE-2 decoder over the lattice")
+
+    gr.Markdown(POINT_INTRO, latex_delimiters=LATEX)
+    with gr.Row():
+        with gr.Column(scale=3):
+            point_map = _image(
+                "VAE-2 codes of the test digits: click a point", mode="RGB", fmt="png"
+            )
+        with gr.Column(scale=2, min_width=280):
+            with gr.Row():
+                z1 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₁")
+                z2 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₂")
+            decode_btn = gr.Button("Decode", variant="primary")
+            point_digit = _image("Decoded digit (28×28)", height=280)
+            point_summary = gr.Markdown(latex_delimiters=LATEX)
+            point_numbers = _numbers()
+
+    gr.Markdown(PATH_INTRO, latex_delimiters=LATEX)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=260):
+            index_a = gr.Number(
+                value=2, precision=0, minimum=0, maximum=9999, label="Test digit a (0 to 9999)"
+            )
+            index_b = gr.Number(
+                value=0, precision=0, minimum=0, maximum=9999, label="Test digit b (0 to 9999)"
+            )
+            steps = gr.Slider(*STEPS_RANGE, value=10, step=1, label="Frames")
+            path_btn = gr.Button("Interpolate", variant="primary")
+            with gr.Row():
+                input_a = _image("Digit a", height=112, min_width=100)
+                input_b = _image("Digit b", height=112, min_width=100)
+        with gr.Column(scale=3):
+            gr.Markdown("**AE-2**: the straight line between the two codes, decoded")
+            ae_path = _image("AE-2 path", show_label=False)
+            gr.Markdown("**VAE-2**: the straight line between the two posterior means, decoded")
+            vae_path = _image("VAE-2 path", show_label=False)
+            path_summary = gr.Markdown(latex_delimiters=LATEX)
+            path_numbers = _numbers()
+
+    # wiring: each main event under its DemoSpec's api_name; refreshes stay out of the API
+    fn, outs = named_outputs(
+        show_scatter,
+        {"figure": scatter_plot, "summary": scatter_summary, "numbers": scatter_numbers},
+    )
+    demo.load(fn, None, outs, api_name="latent_scatter")
+
+    grid_outputs = {"grid": grid_image, "summary": grid_summary, "numbers": grid_numbers}
+    fn, outs = named_outputs(latent_grid, grid_outputs)
+    grid_btn.click(fn, [grid_r, grid_n], outs, api_name="latent_grid")
+    for slider in (grid_r, grid_n):
+        slider.release(fn, [grid_r, grid_n], outs, api_visibility="private")
+    demo.load(fn, [grid_r, grid_n], outs, api_visibility="private")
+
+    point_outputs = {
+        "digit": point_digit,
+        "map": point_map,
+        "summary": point_summary,
+        "numbers": point_numbers,
+    }
+    fn, outs = named_outputs(decode_point, point_outputs)
+    decode_btn.click(fn, [z1, z2], outs, api_name="decode_point")
+    for box in (z1, z2):
+        box.submit(fn, [z1, z2], outs, api_visibility="private")
+    demo.load(fn, [z1, z2], outs, api_visibility="private")
+    click_outputs = {**point_outputs, "z1": z1, "z2": z2}
+
+    @user_errors
+    def decode_click(evt: gr.SelectData) -> dict:
+        """The clicked map pixel (SelectData.index = [column, row]) decoded."""
+        where = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
+        return {click_outputs[k]: v for k, v in decode_pixel(*where[:2]).items()}
+
+    point_map.select(decode_click, None, list(click_outputs.values()), api_visibility="private")
+
+    path_outputs = {
+        "input_a": input_a,
+        "input_b": input_b,
+        "ae_path": ae_path,
+        "vae_path": vae_path,
+        "summary": path_summary,
+        "numbers": path_numbers,
+    }
+    fn, outs = named_outputs(interpolate, path_outputs)
+    path_inputs = [index_a, index_b, steps]
+    path_btn.click(fn, path_inputs, outs, api_name="interpolate")
+    for box in (index_a, index_b):
+        box.submit(fn, path_inputs, outs, api_visibility="private")
+    steps.release(fn, path_inputs, outs, api_visibility="private")
+    demo.load(fn, path_inputs, outs, api_visibility="private")
