@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.ui import reconstruction_tab
+from kit.demos.registry import all_demos
+
+from kit.ui import (
+    beta_tab,
+    generate_tab,
+    latent_tab,
+    reconstruction_tab,
+    train_live_tab,
+    under_the_hood_tab,
+)
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
 
@@ -13,12 +22,33 @@ Autoencoders and variational autoencoders on MNIST, live. Every model here was t
 project's own CLI on the real MNIST training set and runs on the CPU in a few milliseconds.
 """
 
+#: (tab id, tab label, builder); the ids are stable: question files and links name them
+TABS = (
+    ("reconstruction", "Reconstruction", reconstruction_tab.build),
+    ("latent", "Latent space", latent_tab.build),
+    ("generate", "Generate a digit", generate_tab.build),
+    ("beta", "β comparison", beta_tab.build),
+    ("under_the_hood", "Under the hood", under_the_hood_tab.build),
+    ("train_live", "Train live", train_live_tab.build),
+)
+
 
 def build_app() -> gr.Blocks:
     """The whole app as a ``gr.Blocks``; models load lazily on the first request."""
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            with gr.Tab("Reconstruction", id="reconstruction"):
-                reconstruction_tab.build(demo)
+            for tab_id, label, build in TABS:
+                with gr.Tab(label, id=tab_id):
+                    build(demo)
+        _only_registered_demos_in_the_api(demo)
     return demo
+
+
+def _only_registered_demos_in_the_api(demo: gr.Blocks) -> None:
+    """Keep the public API to the registered demos' api_names; every other event (slider
+    drags, stop buttons, helper updates) stays callable by the page but is not an endpoint."""
+    public = {spec.api_name for spec in all_demos().values()}
+    for fn in demo.fns.values():
+        if fn.api_name not in public:
+            fn.api_visibility = "private"

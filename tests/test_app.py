@@ -1,0 +1,26 @@
+"""The assembled app: every tab present, the public API exactly the registered demos."""
+
+import gradio as gr
+
+from kit.demos.registry import all_demos
+from kit.ui import TABS, build_app
+
+
+def test_every_tab_and_every_demo_endpoint():
+    demo = build_app()
+    assert isinstance(demo, gr.Blocks)
+    tab_ids = {t[0] for t in TABS}
+    assert tab_ids == {"reconstruction", "latent", "generate", "beta", "under_the_hood", "train_live"}
+    specs = all_demos()
+    assert {s.tab for s in specs.values()} == tab_ids  # every tab has at least one demo
+    public = {
+        d["api_name"] for d in demo.config["dependencies"] if d.get("api_visibility") == "public"
+    }
+    assert public == {s.api_name for s in specs.values()}
+    assert len({s.api_name for s in specs.values()}) == len(specs)  # api_names are unique
+
+
+def test_demo_ids_name_their_tab():
+    for demo_id, spec in all_demos().items():
+        assert demo_id == spec.id and demo_id.split(".")[0] == spec.tab
+        assert spec.summary, f"{demo_id} has no summary"
