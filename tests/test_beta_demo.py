@@ -1,0 +1,190 @@
+"""The β-comparison demos (reconstructions, latent traversals, rate-distortion, KL per dim)."""
+
+import json
+
+import gradio as gr
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from kit.demos import beta, common
+from kit.demos.beta import ACTIVE_KL, BETA_MODELS
+from kit.demos.common import DemoInputError
+from kit.demos.registry import all_demos
+from kit.models import MODELS_DIR
+from kit.ui import beta_tab
+from kit.ui.errors import named_outputs, user_errors
+
+
+def _stored(name: str) -> dict:
+    return json.loads((MODELS_DIR / name / "metrics.json").read_text())["test"]
+
+
+# ---- the lesson: reconstruction error rises and KL falls with β ------------------------------
+
+
+def test_metrics_files_show_the_trade_off():
+    recon = [_stored(n)["recon"] for n in BETA_MODELS]  # BETA_MODELS is in increasing β
+    kl = [_stored(n)["kl"] for n in BETA_MODELS]
+    assert np.all(np.diff(recon) > 0), recon
+    assert np.all(np.diff(kl) < 0), kl
+    betas = [beta.load_metrics(n).beta for n in BETA_MODELS]
+    assert betas == [0.5, 1.0, 4.0, 10.0]
+
+
+def test_digits_show_the_trade_off_on_average(test_digits):
+    bce = {n: [] for n in BETA_MODELS}
+    kl = {n: [] for n in BETA_MODELS}
+    for i in range(20):
+        for r in beta.reconstruct_all(test_digits.as_float(slice(i, i + 1))):
+            bce[r.name].append(r.bce)
+            kl[r.name].append(r.kl)
+    mean_bce = [np.mean(bce[n]) for n in BETA_MODELS]
+    mean_kl = [np.mean(kl[n]) for n in BETA_MODELS]
+    assert np.all(np.diff(mean_bce) > 0), mean_bce
+    assert np.all(np.diff(mean_kl) < 0), mean_kl
+
+
+def test_reconstruct_outputs_are_display_ready():
+    out = beta.beta_reconstruct(index=3)
+    assert set(out) == {"input", *BETA_MODELS, "summary", "numbers"}
+    for key in ("input", *BETA_MODELS):
+        assert out[key].shape == (224, 224) and out[key].dtype == np.uint8
+    _, label = common.test_digit(3)
+    assert f"labelled **{label}**" in out["summary"]
+    for name in BETA_MODELS:
+        n = out["numbers"][name]
+        assert n["bce"] > 0 and n["kl"] >= 0
+        assert sum(n["kl_per_dim"]) == pytest.approx(n["kl"], rel=1e-4)
+
+
+def test_random_digit_respects_the_class():
+    out = beta.beta_random_digit(digit_class="6", seed=1)
+    assert common.test_digit(out["index"])[1] == 6
+    assert beta.beta_random_digit(digit_class="6", seed=1)["index"] == out["index"]
+
+
+# ---- traversals ------------------------------------------------------------------------------
+
+
+def test_beta_10_inactive_dimension_changes_nothing_active_one_changes_a_lot(test_digits):
+    info = beta.load_metrics("beta-vae-10")
+    assert (info.kl_per_dim < ACTIVE_KL).any()  # β = 10 has switched some dimensions off
+    idle, busy = [], []
+    for i in range(5):
+        t = beta.traverse("beta-vae-10", test_digits.as_float(slice(i, i + 1)), steps=9)
+        assert list(t.kl) == sorted(t.kl, reverse=True)  # rows by KL, largest first
+        idle.append(t.change[t.kl < ACTIVE_KL].max())
+        busy.append(t.change[0])
+    assert max(idle) < 0.005  # the decoder ignores an inactive dimension
+    assert min(busy) > 0.05  # ... and follows the most active one
+    assert min(busy) > 20 * max(idle)
+
+
+def test_traversal_all_and_single():
+    out = beta.latent_traversal(index=0, model="all", steps=9)
+    assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 4
+    assert set(out["numbers"]) == set(BETA_MODELS)
+    for name, n in out["numbers"].items():
+        assert sorted(n["order"]) == list(range(10))
+        kl = np.asarray(beta.load_metrics(name).kl_per_dim)
+        assert n["kl_per_dim_sorted"] == pytest.approx(sorted(kl, reverse=True))
+    one = beta.latent_traversal(index=0, model="beta-vae-4", steps=3)
+    assert len(one["figure"].axes) == 1 and set(one["numbers"]) == {"beta-vae-4"}
+    t = beta.traverse("beta-vae-4", common.test_digit(0)[0], steps=15)
+    assert t.images.shape == (10 * 15, 1, 28, 28)
+    assert t.values[0] == -3 and t.values[-1] == 3
+
+
+# ---- test-set plots --------------------------------------------------------------------------
+
+
+def test_rate_distortion_plot_and_table_match_the_files():
+    out = beta.rate_distortion()
+    assert isinstance(out["figure"], Figure)
+    ax = out["figure"].axes[0]
+    assert "KL" in ax.get_xlabel() and "reconstruction" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.texts]
+    assert all(any(f"β = {n.split('-')[-1]}" in s for s in labels) for n in BETA_MODELS)
+    assert out["table"].count("\n| β = ") == 4
+    for name in BETA_MODELS:
+        assert out["numbers"][name]["recon"] == pytest.approx(_stored(name)["recon"])
+        assert out["numbers"][name]["kl"] == pytest.approx(_stored(name)["kl"])
+
+
+def test_kl_per_dimension_counts_active_dims():
+    out = beta.kl_per_dimension()
+    assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 4
+    counts = [out["numbers"][n]["active_dims"] for n in BETA_MODELS]
+    for name, count in zip(BETA_MODELS, counts, strict=True):
+        assert count == sum(k > ACTIVE_KL for k in _stored(name)["kl_per_dim"])
+        assert f"{count} of 10 active" in " ".join(ax.get_title() for ax in out["figure"].axes)
+    assert counts[-1] < counts[0]  # β = 10 switches dimensions off that β = 0.5 keeps
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn, kwargs",
+    [
+        (beta.beta_reconstruct, {"index": -1}),
+        (beta.beta_reconstruct, {"index": None}),
+        (beta.beta_reconstruct, {"index": "three"}),
+        (beta.beta_random_digit, {"digit_class": "eleven"}),
+        (beta.beta_random_digit, {"seed": -3}),
+        (beta.latent_traversal, {"index": 10000}),
+        (beta.latent_traversal, {"model": "beta-vae-2"}),
+        (beta.latent_traversal, {"model": None}),
+        (beta.latent_traversal, {"steps": 2}),
+        (beta.latent_traversal, {"steps": 16}),
+        (beta.latent_traversal, {"steps": 4.5}),
+        (beta.latent_traversal, {"steps": None}),
+    ],
+)
+def test_bad_arguments_are_clear_errors(fn, kwargs):
+    with pytest.raises(DemoInputError):
+        fn(**kwargs)
+
+
+def test_errors_become_gradio_toasts():
+    with pytest.raises(gr.Error, match="0 to 9999"):
+        user_errors(beta.beta_reconstruct)(123456)
+    handler, _ = named_outputs(beta.latent_traversal, {"figure": 0, "summary": 1, "numbers": 2})
+    with pytest.raises(gr.Error, match="steps"):
+        handler(0, "all", 99)
+    with pytest.raises(gr.Error, match="model must be one of"):
+        handler(0, "beta-vae-3", 9)
+
+
+# ---- registry and tab ------------------------------------------------------------------------
+
+
+def test_demos_are_registered_and_run_with_defaults():
+    demos = all_demos()
+    expected = {
+        "beta.reconstruct": "beta_reconstruct",
+        "beta.random_digit": "beta_random_digit",
+        "beta.traversal": "latent_traversal",
+        "beta.rate_distortion": "rate_distortion",
+        "beta.kl_per_dim": "kl_per_dimension",
+    }
+    for demo_id, api_name in expected.items():
+        spec = demos[demo_id]
+        assert spec.tab == "beta" and spec.api_name == api_name
+        assert isinstance(spec.run(), dict)
+    assert set(demos["beta.traversal"].run(model="beta-vae-1")["numbers"]) == {"beta-vae-1"}
+
+
+def test_tab_builds_and_exposes_the_api_names():
+    with gr.Blocks() as demo:
+        beta_tab.build(demo)
+    deps = demo.config["dependencies"]
+    public = {d["api_name"] for d in deps if d.get("api_visibility") == "public"}
+    assert public == {
+        "beta_reconstruct",
+        "beta_random_digit",
+        "latent_traversal",
+        "rate_distortion",
+        "kl_per_dimension",
+    }
