@@ -24,3 +24,13 @@ def test_demo_ids_name_their_tab():
     for demo_id, spec in all_demos().items():
         assert demo_id == spec.id and demo_id.split(".")[0] == spec.tab
         assert spec.summary, f"{demo_id} has no summary"
+
+
+def test_readme_lists_every_demo():
+    from pathlib import Path
+
+    from kit.demos.registry import markdown_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- demos:start -->")[1].split("<!-- demos:end -->")[0].strip()
+    assert block == markdown_table(), "README's demo table is stale: python -m kit.demos.registry"

@@ -38,18 +38,24 @@ class DemoSpec:
 
 def all_demos() -> dict[str, DemoSpec]:
     """Every registered demo by id (imports the demo modules on first call)."""
-    from kit.demos import reconstruction
+    from kit.demos import beta, generate, latent, reconstruction, train_live, under_the_hood
 
-    specs: list[DemoSpec] = [*reconstruction.DEMOS]
-    for module_name in ("latent", "generate", "beta", "under_the_hood", "train_live"):
-        try:
-            module = __import__(f"kit.demos.{module_name}", fromlist=["DEMOS"])
-        except ModuleNotFoundError as err:
-            if err.name != f"kit.demos.{module_name}":
-                raise
-            continue
+    specs: list[DemoSpec] = []
+    for module in (reconstruction, latent, generate, beta, under_the_hood, train_live):
         specs.extend(module.DEMOS)
     by_id = {s.id: s for s in specs}
     if len(by_id) != len(specs):
         raise RuntimeError("two demos share an id")
     return by_id
+
+
+def markdown_table() -> str:
+    """The demo list as a markdown table (pasted into README.md; a test keeps them in step)."""
+    rows = ["| demo id | api_name | what it shows |", "|---|---|---|"]
+    for spec in sorted(all_demos().values(), key=lambda s: s.id):
+        rows.append(f"| `{spec.id}` | `{spec.api_name}` | {spec.summary} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
