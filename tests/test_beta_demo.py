@@ -33,16 +33,23 @@ def test_metrics_files_show_the_trade_off():
 
 
 def test_digits_show_the_trade_off_on_average(test_digits):
-    bce = {n: [] for n in BETA_MODELS}
-    kl = {n: [] for n in BETA_MODELS}
+    """On 20 test digits: the rate (KL) falls and the distortion E_q[-log p(x|z)] rises with β.
+
+    The error of the single image decoded from mu rises from β = 1 to 4 to 10, but β = 0.5 and
+    β = 1 tie on it (measured over 1000 digits: 76.4 vs 76.9 nats; the order flips between
+    subsets), so for that pair only a near-tie is asserted.
+    """
+    rows = {n: [] for n in BETA_MODELS}
     for i in range(20):
         for r in beta.reconstruct_all(test_digits.as_float(slice(i, i + 1))):
-            bce[r.name].append(r.bce)
-            kl[r.name].append(r.kl)
-    mean_bce = [np.mean(bce[n]) for n in BETA_MODELS]
-    mean_kl = [np.mean(kl[n]) for n in BETA_MODELS]
-    assert np.all(np.diff(mean_bce) > 0), mean_bce
-    assert np.all(np.diff(mean_kl) < 0), mean_kl
+            rows[r.name].append(r)
+    kl = [np.mean([r.kl for r in rows[n]]) for n in BETA_MODELS]
+    distortion = [np.mean([r.recon_expected for r in rows[n]]) for n in BETA_MODELS]
+    at_mean = [np.mean([r.bce for r in rows[n]]) for n in BETA_MODELS]
+    assert np.all(np.diff(kl) < 0), kl
+    assert np.all(np.diff(distortion) > 0), distortion  # measured 77.7, 80.3, 100.9, 138.8
+    assert np.all(np.diff(at_mean[1:]) > 5), at_mean
+    assert abs(at_mean[0] - at_mean[1]) < 3, at_mean
 
 
 def test_reconstruct_outputs_are_display_ready():
@@ -54,7 +61,7 @@ def test_reconstruct_outputs_are_display_ready():
     assert f"labelled **{label}**" in out["summary"]
     for name in BETA_MODELS:
         n = out["numbers"][name]
-        assert n["bce"] > 0 and n["kl"] >= 0
+        assert n["bce"] > 0 and n["recon_expected"] > 0 and n["kl"] >= 0
         assert sum(n["kl_per_dim"]) == pytest.approx(n["kl"], rel=1e-4)
 
 

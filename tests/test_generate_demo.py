@@ -56,7 +56,7 @@ def test_temperature_zero_gives_identical_samples_and_temperature_spreads_them()
     cold = generate.generate_digits(digit=2, n_samples=9, temperature=0.0, seed=4)
     cells = _cells(cold["samples"], 9, per_row=8)
     assert np.all(cells == cells[0])
-    assert cold["numbers"]["pixel_spread"] == 0.0
+    assert cold["numbers"]["pixel_spread"] == pytest.approx(0.0, abs=1e-6)
     spread = {
         t: generate.generate_digits(digit=2, n_samples=32, temperature=t, seed=4)["numbers"][
             "pixel_spread"
@@ -94,16 +94,29 @@ def test_same_style_clips_the_slider_values():
     assert "clipped" in out["summary"]
 
 
+def _slant(images: torch.Tensor) -> np.ndarray:
+    """Shear of the ink, sum w (x - cx)(y - cy) / sum w (y - cy)^2: (B, 1, 28, 28) -> (B,)."""
+    w = images[:, 0]  # (B, 28, 28), ink as weights
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    mass = w.sum(dim=(1, 2))
+    cx = ((w * xs).sum(dim=(1, 2)) / mass)[:, None, None]
+    cy = ((w * ys).sum(dim=(1, 2)) / mass)[:, None, None]
+    return (
+        (w * (xs - cx) * (ys - cy)).sum(dim=(1, 2)) / (w * (ys - cy) ** 2).sum(dim=(1, 2))
+    ).numpy()
+
+
 def test_z_carries_style_across_labels():
-    """Two z's that differ in style differ the same way for every digit: the ink (stroke
-    width/size) ranking of the two z's agrees for most labels."""
-    agree = []
-    for a, b in [((-2.0, 0.0), (2.0, 0.0)), ((0.0, -2.0), (0.0, 2.0))]:
-        ink_a = generate.all_digits(torch.tensor(a)).mean(dim=(1, 2, 3))  # (10,)
-        ink_b = generate.all_digits(torch.tensor(b)).mean(dim=(1, 2, 3))
-        sign = torch.sign(ink_a - ink_b)
-        agree.append(int((sign == torch.sign(sign.sum())).sum()))
-    assert max(agree) >= 9
+    """The slant a z gives is the slant of every digit decoded from it: over 25 codes, the
+    slants of any two labels are strongly correlated (measured: 0.82 at worst, 0.94 on average)."""
+    v = torch.linspace(-2, 2, 5)
+    zs = torch.cartesian_prod(v, v)  # (25, 2)
+    slants = np.stack(
+        [_slant(generate.decode_with_labels(zs, torch.full((25,), d))) for d in range(10)]
+    )  # (10 labels, 25 codes)
+    assert np.ptp(slants, axis=1).min() > 0.5  # z really does change the slant of each digit
+    corr = np.corrcoef(slants)  # (10, 10)
+    assert corr.min() > 0.7
 
 
 # ---- style sliders ---------------------------------------------------------------------------
@@ -125,7 +138,8 @@ def test_moving_z1_changes_the_image_smoothly():
     steps = (images[1:] - images[:-1]).abs().mean(dim=(1, 2, 3))  # (60,)
     total = (images[-1] - images[0]).abs().mean()
     assert total > 0.05  # the sweep does change the digit
-    assert steps.max() < 0.2 * total  # no step of 0.1 jumps: the change is gradual
+    assert steps.max() < 3 * steps.mean()  # no step of 0.1 jumps (measured: 1.7x the mean)
+    assert steps.max() < 0.03
 
 
 # ---- bad input -------------------------------------------------------------------------------

@@ -112,6 +112,13 @@ def test_kl_history_has_one_row_per_epoch():
     assert np.all(np.diff(rec.epochs) > 0) and np.all(rec.kl_history >= -1e-6)
 
 
+def test_settled_epoch_is_when_a_dimension_switched_off_for_good():
+    kl_hist = np.array([[1.0, 0.5], [0.001, 0.6], [0.02, 0.7], [0.001, 0.7], [0.002, 0.8]])
+    rec = collapse.KLRecord("toy", 1.0, kl_hist[-1], 1, np.arange(1, 6), kl_hist)
+    assert rec.collapsed == 1 and rec.kl_active_units == 1
+    assert rec.settled_epochs() == [4]  # back above 0.01 at epoch 3, off from epoch 4 on
+
+
 # ---- 4. VAE vs GAN --------------------------------------------------------------------------
 
 

@@ -57,6 +57,17 @@ class KLRecord:
     def collapsed(self) -> int:
         return int((self.kl_per_dim < COLLAPSE_THRESHOLD).sum())
 
+    def settled_epochs(self) -> list[int]:
+        """For each collapsed dimension, the epoch from which its KL stayed below the threshold."""
+        out = []
+        for j in np.flatnonzero(self.kl_per_dim < COLLAPSE_THRESHOLD):
+            above = np.flatnonzero(self.kl_history[:, j] >= COLLAPSE_THRESHOLD)  # epochs "on"
+            if above.size == 0:
+                out.append(int(self.epochs[0]))
+            elif above[-1] + 1 < len(self.epochs):
+                out.append(int(self.epochs[above[-1] + 1]))
+        return out
+
 
 def _read_json(path):
     try:
@@ -134,7 +145,7 @@ def _figure(records: list[KLRecord], picked: KLRecord) -> Figure:
     )
     right.set_yscale("log")
     right.set_xlabel("epoch")
-    right.set_ylabel("KL_j on the test set (nats)")
+    right.set_ylabel("KL_j on the test set (nats, floor 1e-4)")
     right.set_title(f"{picked.name} (β = {picked.beta:g}) during training", fontsize=10)
     right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), title="dim")
     fig.colorbar(im, ax=left, label="log10 KL_j", shrink=0.9)
@@ -161,21 +172,16 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
             f"| {r.name} | {r.beta:g} | {r.kl_per_dim.sum():.2f} | {r.kl_active_units} "
             f"| {r.collapsed} | {r.variance_active_units} |"
         )
-    first_off = [
-        int(picked.epochs[np.argmax(picked.kl_history[:, j] < COLLAPSE_THRESHOLD)])
-        for j in range(picked.kl_history.shape[1])
-        if picked.kl_per_dim[j] < COLLAPSE_THRESHOLD
-        and (picked.kl_history[:, j] < COLLAPSE_THRESHOLD).any()
-    ]
-    timing = (
-        f"In **{picked.name}**, {picked.collapsed} of {picked.kl_per_dim.size} dimensions end "
-        "collapsed"
-        + (
-            f"; they first fell below 0.01 nats at epoch {min(first_off)}–{max(first_off)}."
-            if first_off
-            else "."
+    settled = picked.settled_epochs()
+    if settled:
+        lo, hi = min(settled), max(settled)
+        when = f"epoch {lo}" if lo == hi else f"epochs {lo}–{hi}"
+        timing = (
+            f"In **{picked.name}**, {picked.collapsed} of {picked.kl_per_dim.size} dimensions end "
+            f"collapsed; they stayed below 0.01 nats from {when} on."
         )
-    )
+    else:
+        timing = f"In **{picked.name}**, no dimension ends collapsed."
     note = f"\n\n*Not available yet: {', '.join(missing)}.*" if missing else ""
     summary = (
         "\n".join(lines)

@@ -86,8 +86,8 @@ def build(demo: gr.Blocks) -> None:
 
     gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
     with gr.Row():
-        rd_plot = gr.Plot(show_label=False, scale=3)
-        with gr.Column(scale=4):
+        rd_plot = gr.Plot(show_label=False, scale=1)
+        with gr.Column(scale=1):
             rd_table = gr.Markdown()
     rd_numbers = _numbers()
     kl_plot = gr.Plot(show_label=False)
