@@ -10,7 +10,14 @@ def test_every_tab_and_every_demo_endpoint():
     demo = build_app()
     assert isinstance(demo, gr.Blocks)
     tab_ids = {t[0] for t in TABS}
-    assert tab_ids == {"reconstruction", "latent", "generate", "beta", "under_the_hood", "train_live"}
+    assert tab_ids == {
+        "reconstruction",
+        "latent",
+        "generate",
+        "beta",
+        "under_the_hood",
+        "train_live",
+    }
     specs = all_demos()
     assert {s.tab for s in specs.values()} == tab_ids  # every tab has at least one demo
     public = {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gradio as gr
 
 from kit.demos.registry import all_demos
-
 from kit.ui import (
     beta_tab,
     generate_tab,

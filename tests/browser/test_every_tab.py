@@ -65,9 +65,9 @@ def test_under_the_hood_elbo_section(page):
     page.get_by_text("2 · ELBO vs log-likelihood").click()
     _set_number(page, "Test digit index (0 to 9999)", 1)
     page.get_by_role("button", name="Compute the bounds").click()
-    _visible(page.get_by_text(re.compile(rf"Test digit 1, labelled {_label_of(1)}, through"))).wait_for(
-        timeout=30_000
-    )
+    _visible(
+        page.get_by_text(re.compile(rf"Test digit 1, labelled {_label_of(1)}, through"))
+    ).wait_for(timeout=30_000)
     _assert_clean(page)
 
 

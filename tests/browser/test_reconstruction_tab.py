@@ -9,7 +9,9 @@ pytestmark = pytest.mark.browser
 
 def _output_images(page) -> list[str]:
     imgs = page.locator("img[src*='gradio_api/file=']")
-    return [imgs.nth(i).get_attribute("src") for i in range(imgs.count()) if imgs.nth(i).is_visible()]
+    return [
+        imgs.nth(i).get_attribute("src") for i in range(imgs.count()) if imgs.nth(i).is_visible()
+    ]
 
 
 def test_reconstruct_a_chosen_test_digit(page):
