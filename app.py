@@ -3,10 +3,11 @@
 import torch
 
 from kit.ui import build_app
+from kit.ui.server import serve
 
 torch.set_num_threads(1)  # two-core Spaces: one thread per request keeps the server responsive
 
 demo = build_app()
 
 if __name__ == "__main__":
-    demo.queue(default_concurrency_limit=2).launch()
+    serve(demo)

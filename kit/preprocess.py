@@ -14,20 +14,80 @@ reverse; or the dict a Gradio sketchpad sends.
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 BOX = 20  # the digit's longer side after resizing (MNIST: 20)
 SIZE = 28  # output field (MNIST: 28)
 INK_THRESHOLD = 0.1  # fraction of the strongest ink that counts as ink when cropping
 MAX_SIDE = 2048  # larger inputs are shrunk first so a huge upload cannot stall the server
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # an uploaded image file may be at most 5 MiB
+MAX_UPLOAD_PIXELS = 4096 * 4096  # and at most ~16.8 million pixels (checked before decoding)
 
 
 class BlankImageError(ValueError):
     """The image holds no ink: nothing to turn into a digit."""
+
+
+class UnreadableImageError(ValueError):
+    """An uploaded file that is not an image we can safely decode; the message says why."""
+
+
+def load_image_file(path: str | os.PathLike) -> Image.Image:
+    """Open an uploaded image file defensively and return it decoded.
+
+    Checks, in order and before any pixel is decoded where possible: the file exists and is at
+    most ``MAX_UPLOAD_BYTES``; it is not SVG (a vector format, and a script carrier); Pillow
+    recognises it; its header says at most ``MAX_UPLOAD_PIXELS`` pixels (a decompression bomb
+    is refused before it expands); the pixel data is complete. Raises ``UnreadableImageError``.
+    """
+    name = os.path.basename(str(path))
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise UnreadableImageError(
+            "the uploaded file could not be found; upload it again"
+        ) from None
+    if size == 0:
+        raise UnreadableImageError(f"{name} is empty (0 bytes)")
+    if size > MAX_UPLOAD_BYTES:
+        raise UnreadableImageError(
+            f"{name} is {size / 2**20:.1f} MiB; images up to {MAX_UPLOAD_BYTES // 2**20} MiB are accepted"
+        )
+    with open(path, "rb") as f:
+        head = f.read(512).lstrip().lower()
+    if name.lower().endswith((".svg", ".svgz")) or head.startswith((b"<?xml", b"<svg")):
+        raise UnreadableImageError(
+            f"{name} is an SVG (vector) image; export it as PNG or JPEG and upload that"
+        )
+    try:
+        with warnings.catch_warnings():  # the pixel cap below is stricter than Pillow's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise UnreadableImageError(
+            f"{name} is not an image this app can read; use PNG, JPEG, GIF, BMP or WebP"
+        ) from None
+    w, h = image.size
+    if w * h > MAX_UPLOAD_PIXELS:
+        image.close()
+        raise UnreadableImageError(
+            f"{name} is {w}x{h} pixels; images up to {MAX_UPLOAD_PIXELS:,} pixels "
+            "(e.g. 4096x4096) are accepted, so please shrink it first"
+        )
+    try:
+        image.load()  # decode now, so a truncated file fails here with a clear message
+        image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation flag
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise UnreadableImageError(
+            f"{name} is damaged or truncated and could not be decoded"
+        ) from None
+    return image
 
 
 def _from_sketch(value: dict) -> Any:

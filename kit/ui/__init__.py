@@ -13,6 +13,7 @@ from kit.ui import (
     train_live_tab,
     under_the_hood_tab,
 )
+from kit.ui.server import share_model_concurrency
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
 
@@ -41,6 +42,7 @@ def build_app() -> gr.Blocks:
                 with gr.Tab(label, id=tab_id):
                     build(demo)
         _only_registered_demos_in_the_api(demo)
+        share_model_concurrency(demo)
     return demo
 
 

@@ -9,7 +9,7 @@ import gradio as gr
 
 from kit.demos.common import DemoInputError
 from kit.models import CheckpointError
-from kit.preprocess import BlankImageError
+from kit.preprocess import BlankImageError, UnreadableImageError
 
 log = logging.getLogger("latent_lab")
 
@@ -25,6 +25,10 @@ def user_errors(fn):
             raise
         except BlankImageError as err:
             raise gr.Error(f"Nothing to read: {err}.", title="Empty drawing") from None
+        except UnreadableImageError as err:
+            raise gr.Error(
+                f"{str(err)[:1].upper()}{str(err)[1:]}.", title="Can't use that file"
+            ) from None
         except DemoInputError as err:
             raise gr.Error(
                 f"{str(err)[:1].upper()}{str(err)[1:]}.", title="Check the input"
