@@ -9,6 +9,7 @@ from kit.ui import (
     beta_tab,
     generate_tab,
     latent_tab,
+    quiz_tab,
     reconstruction_tab,
     train_live_tab,
     under_the_hood_tab,
@@ -37,10 +38,12 @@ def build_app() -> gr.Blocks:
     """The whole app as a ``gr.Blocks``; models load lazily on the first request."""
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(INTRO)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             for tab_id, label, build in TABS:
                 with gr.Tab(label, id=tab_id):
                     build(demo)
+            with gr.Tab("Quiz", id="quiz"):  # last: its "Run the demo" links into the tabs above
+                quiz_tab.build(demo, tabs)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
     return demo

@@ -1,0 +1,149 @@
+"""The quiz's records: one ``Question``, one ``Problem`` found in a question file, a ``Bank``.
+
+A question file (``questions/<topic>/<id>.md``) is YAML front matter followed by five level-2
+sections; ``kit.quiz.parse`` turns it into a ``Question`` or into ``Problem``s, each printed as
+``path:line: message`` so an editor can jump to it. The constants below are the format's rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+"""What an ``id`` looks like: lower-case letters, digits and hyphens, not starting with '-'."""
+
+DIFFICULTIES = ("warm-up", "core", "deep")
+"""The allowed ``difficulty`` values, easiest first."""
+
+REQUIRED_KEYS = ("id", "title", "topic", "difficulty", "tags", "demo", "demo_args")
+"""Front matter keys every question must have."""
+
+OPTIONAL_KEYS = ("sources",)
+"""Front matter keys a question may have."""
+
+SECTIONS = ("Question", "Answer", "Hints", "Key points", "Follow-ups")
+"""The level-2 sections of a question file, exactly these names, in this order."""
+
+LIST_SECTIONS = ("Hints", "Key points", "Follow-ups")
+"""The sections that are bullet lists with at least one item."""
+
+TEXT_SECTIONS = ("Question", "Answer")
+"""The sections that are free markdown and must not be empty."""
+
+UNSUITABLE_DEMOS = {"reconstruction.drawing": "it needs a drawing from the learner"}
+"""Registered demos a question may not link to, with the reason."""
+
+MAX_FILE_BYTES = 64 * 1024
+"""Size cap of one question file."""
+
+MAX_UPLOAD_FILES = 200
+"""Most question files a learner may upload at once."""
+
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+"""Most bytes (all files together) a learner may upload at once."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Question:
+    """One interview question, parsed and validated from its markdown file."""
+
+    id: str
+    """Stable id, unique across the bank, e.g. "reparameterization-trick"."""
+    title: str
+    """Short human title, e.g. "The reparameterization trick"."""
+    topic: str
+    """Topic (the folder name under ``questions/``), e.g. "vae-foundations"."""
+    difficulty: str
+    """One of ``DIFFICULTIES``: "warm-up", "core" or "deep"."""
+    tags: list[str] = field(default_factory=list)
+    """Free-form tags, possibly empty."""
+    demo: str
+    """Id of the live demo that shows the answer (a key of ``kit.demos.registry.all_demos()``)."""
+    demo_args: dict[str, Any] = field(default_factory=dict)
+    """Preset arguments for that demo (a subset of its ``defaults``), possibly empty."""
+    sources: list[str] = field(default_factory=list)
+    """References backing the answer, possibly empty."""
+    question: str
+    """The question, markdown (LaTeX between ``$...$`` / ``$$...$$``)."""
+    answer: str
+    """The model answer, markdown."""
+    hints: list[str] = field(default_factory=list)
+    """Hints, vaguest first, each markdown."""
+    key_points: list[str] = field(default_factory=list)
+    """Points a good answer covers, markdown, without their ``(keywords: ...)`` suffix."""
+    keywords: list[list[list[str]]] = field(default_factory=list)
+    """Per key point, its keyword groups; each group is a list of lower-case alternatives.
+
+    From the point's ``(keywords: a, b/c)`` suffix: ``[["a"], ["b", "c"]]``. A point without
+    the suffix has ``[]`` here, and ``kit.quiz.coverage`` falls back to its content words.
+    """
+    explicit_keywords: list[bool] = field(default_factory=list)
+    """Per key point, True when it has a ``(keywords: ...)`` suffix."""
+    follow_ups: list[str] = field(default_factory=list)
+    """Questions an interviewer could ask next, markdown."""
+    path: str = ""
+    """The file the question came from, as it is shown in messages."""
+    key_lines: dict[str, int] = field(default_factory=dict)
+    """1-based line of each front matter key, e.g. ``{"id": 2, "demo": 7}``."""
+    section_lines: dict[str, int] = field(default_factory=dict)
+    """1-based line of each section heading, e.g. ``{"Question": 12}``."""
+    key_point_lines: list[int] = field(default_factory=list)
+    """1-based line of each key point."""
+
+    def __hash__(self) -> int:  # the list and dict fields are unhashable; id and path are not
+        return hash((self.id, self.path))
+
+    @property
+    def line(self) -> int:
+        """Line of the ``id`` key (where messages about the whole question point)."""
+        return self.key_lines.get("id", 1)
+
+    @property
+    def location(self) -> str:
+        """``path:line`` of the question's id."""
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a question file; ``str()`` gives ``path:line: message``."""
+
+    path: str
+    """The file, as given (relative paths stay relative)."""
+    line: int
+    """1-based line the problem is on."""
+    message: str
+    """What is wrong, in a sentence that says how to fix it."""
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Bank:
+    """Every question that loaded and every problem found; a bad file never hides the good ones."""
+
+    questions: list[Question] = field(default_factory=list)
+    """The valid questions, in file order (sorted paths)."""
+    problems: list[Problem] = field(default_factory=list)
+    """Everything wrong, sorted by path and line."""
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def by_id(self) -> dict[str, Question]:
+        """The questions by id."""
+        return {q.id: q for q in self.questions}
+
+    def topics(self) -> list[str]:
+        """The distinct topics, sorted."""
+        return sorted({q.topic for q in self.questions})
+
+    def summary(self) -> str:
+        """E.g. "43 questions in 6 topics"."""
+        n, t = len(self.questions), len(self.topics())
+        return f"{n} question{'s' * (n != 1)} in {t} topic{'s' * (t != 1)}"

@@ -1,0 +1,366 @@
+"""Question files -> Questions or `path:line: message` problems (kit.quiz.parse, the CLI)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.quiz import Problem, load_bank, load_upload, parse_file, parse_text
+from kit.quiz.__main__ import main
+from kit.quiz.parse import split_keywords
+from kit.quiz.record import MAX_FILE_BYTES
+
+FIXTURES = Path(__file__).parent / "fixtures" / "quiz"
+VALID = FIXTURES / "valid.md"
+BAD = FIXTURES / "bad"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_valid_fixture_gives_every_field():
+    q, problems = parse_file(VALID)
+    assert problems == []
+    assert q is not None
+    assert (q.id, q.title, q.topic, q.difficulty) == (
+        "fixture-reparam-trick",
+        "The reparameterization trick",
+        "vae-foundations",
+        "core",
+    )
+    assert q.tags == ["gradients", "sampling", "training"]
+    assert q.demo == "under_the_hood.reparam_gradients"
+    assert q.demo_args == {
+        "f": "z^2",
+        "mu": 1.0,
+        "sigma": 1.0,
+        "n_samples": 10,
+        "repeats": 500,
+        "seed": 0,
+    }
+    assert q.sources == ["Kingma & Welling (2014), Auto-Encoding Variational Bayes, section 2.4"]
+    # Markdown kept as written, LaTeX untouched.
+    assert q.question.startswith(r"Why can't we backpropagate through $z \sim q_\phi(z \mid x)$")
+    assert q.question.endswith("reparameterization trick fix it?")
+    assert q.answer.startswith("Drawing a sample") and q.answer.endswith("$$")
+    assert len(q.hints) == 2 and q.hints[0].endswith(r"the loss and $\phi$?")
+    assert q.key_points == [
+        "The sample is written as a deterministic function of the parameters and independent noise",
+        "Gradients flow through mu and sigma",
+        "The pathwise estimate has lower variance than the score-function estimate",
+    ]
+    assert q.keywords == [
+        [["deterministic"], ["noise", "epsilon", "eps"]],
+        [["gradient"], ["mu"], ["sigma", "std"]],
+        [],
+    ]
+    assert q.explicit_keywords == [True, True, False]
+    assert q.follow_ups[1] == "What do you do for a discrete latent variable?"
+    assert q.key_lines["id"] == 2 and q.key_lines["demo"] == 7 and q.key_lines["sources"] == 9
+    assert q.section_lines == {
+        "Question": 13,
+        "Answer": 17,
+        "Hints": 26,
+        "Key points": 30,
+        "Follow-ups": 35,
+    }
+    assert q.key_point_lines == [31, 32, 33]
+    assert q.location == f"{VALID}:2"
+    assert hash(q) == hash(parse_file(VALID)[0]) and q == parse_file(VALID)[0]
+
+
+# (fixture under bad/, line, a piece of the message, how many problems the file has)
+BAD_CASES = [
+    ("unknown-demo.md", 7, "unknown demo 'under_the_hood.reparam_gradient'", 1),
+    ("unknown-demo-arg.md", 10, "takes no argument 'temperature'", 1),
+    ("unsuitable-demo.md", 7, "needs a drawing", 1),
+    ("demo-args-not-mapping.md", 8, "demo_args must be a mapping", 1),
+    ("missing-section.md", 26, "missing section '## Hints'", 1),
+    ("missing-last-section.md", 33, "missing section '## Follow-ups' (expected at the end)", 1),
+    ("out-of-order.md", 34, "'## Key points' is out of order", 1),
+    ("unknown-section.md", 26, "unknown section '## Hint' (did you mean 'Hints'?)", 2),
+    ("duplicate-section.md", 26, "'## Answer' appears twice (first on line 17)", 1),
+    ("bad-yaml.md", 5, "bad YAML in the front matter: mapping values are not allowed", 1),
+    ("bad-yaml-unclosed-list.md", 7, "flow sequence started on line 6", 1),
+    ("front-matter-not-mapping.md", 1, "must be YAML 'key: value' lines, got a list", 1),
+    ("missing-key.md", 1, "missing front matter key 'difficulty'", 1),
+    ("unknown-key.md", 9, "unknown front matter key 'source' (did you mean 'sources'?)", 1),
+    ("duplicate-key.md", 6, "key 'title' appears twice (first on line 3)", 1),
+    ("empty-answer.md", 17, "section '## Answer' is empty", 1),
+    ("empty-question.md", 13, "section '## Question' is empty", 1),
+    ("unknown-difficulty.md", 5, "unknown difficulty 'hard'", 1),
+    ("bad-id.md", 2, "id must be lower-case letters", 1),
+    ("bad-tags.md", 6, "tags must be a list of text", 1),
+    ("hints-not-a-list.md", 27, "must be a bullet list ('- item'), found a paragraph", 1),
+    ("empty-follow-ups.md", 35, "'## Follow-ups' needs at least one '- ' item", 1),
+    ("empty-item.md", 28, "empty item in '## Hints'", 1),
+    ("bad-keywords.md", 32, "empty keyword in '(keywords: ...)'", 1),
+    ("text-before-section.md", 13, "text before the first section", 1),
+    ("no-front-matter.md", 1, "no front matter", 1),
+    ("unclosed-front-matter.md", 1, "never closed", 1),
+    ("empty.md", 1, "file is empty", 1),
+    ("not-utf8.md", 18, "byte 0xe9 on this line is not valid UTF-8", 1),
+    (
+        "questions/autoencoders/topic-mismatch.md",
+        4,
+        "topic 'vae-foundations' does not match the folder 'questions/autoencoders/'",
+        1,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "line", "message", "count"), BAD_CASES)
+def test_each_bad_fixture_reports_its_line(name, line, message, count):
+    path = BAD / name
+    bank = load_bank([path])
+    assert bank.questions == []
+    assert len(bank.problems) == count, [str(p) for p in bank.problems]
+    first = str(bank.problems[0])
+    assert first.startswith(f"{path}:{line}: "), first
+    assert message in first
+
+
+def test_every_bad_fixture_is_covered():
+    listed = {name for name, *_ in BAD_CASES}
+    on_disk = {
+        str(p.relative_to(BAD)) for p in BAD.rglob("*.md") if p.parent.name != "duplicate-id"
+    }
+    assert on_disk == listed
+
+
+def test_duplicate_id_points_at_the_second_file_and_names_the_first():
+    bank = load_bank([BAD / "duplicate-id"])
+    first, second = BAD / "duplicate-id" / "first.md", BAD / "duplicate-id" / "second.md"
+    assert [q.path for q in bank.questions] == [str(first)]
+    assert [str(p) for p in bank.problems] == [
+        f"{second}:2: duplicate id 'same-id': first used in {first}:2"
+    ]
+
+
+def test_a_bad_file_never_stops_the_good_ones():
+    bank = load_bank([BAD, VALID, FIXTURES / "xss"])
+    assert {q.id for q in bank.questions} == {"fixture-reparam-trick", "same-id", "xss-payloads"}
+    assert len(bank.problems) >= len(BAD_CASES) + 1
+    assert bank.problems == sorted(bank.problems, key=lambda p: (p.path, p.line))
+    assert not bank.ok
+
+
+def test_file_over_the_cap(tmp_path):
+    big = tmp_path / "big.md"
+    text = VALID.read_text(encoding="utf-8")
+    big.write_text(text + "\n<!-- padding -->" * (MAX_FILE_BYTES // 16), encoding="utf-8")
+    assert big.stat().st_size > MAX_FILE_BYTES
+    q, problems = parse_file(big)
+    assert q is None
+    assert [str(p) for p in problems] == [
+        f"{big}:1: file is {big.stat().st_size:,} bytes, over the 64 KiB cap: shorten it"
+    ]
+
+
+def test_folder_walk_is_recursive_sorted_and_skips_readme(tmp_path):
+    (tmp_path / "b-topic").mkdir()
+    (tmp_path / "a-topic" / "deep").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    text = VALID.read_text(encoding="utf-8")
+    for rel, qid in [("b-topic/one.md", "one"), ("a-topic/deep/two.md", "two")]:
+        (tmp_path / rel).write_text(text.replace("fixture-reparam-trick", qid), "utf-8")
+    (tmp_path / "README.md").write_text("# Not a question\n", "utf-8")
+    (tmp_path / "b-topic" / "readme.md").write_text("# Not a question\n", "utf-8")
+    (tmp_path / ".hidden" / "x.md").write_text("not a question", "utf-8")
+    (tmp_path / "notes.txt").write_text("not markdown", "utf-8")
+    bank = load_bank(tmp_path)
+    assert bank.problems == []
+    assert [q.id for q in bank.questions] == ["two", "one"]  # a-topic/... sorts first
+
+
+def test_missing_path_is_a_problem_not_an_exception(tmp_path):
+    bank = load_bank([tmp_path / "nope"])
+    assert [str(p) for p in bank.problems] == [f"{tmp_path / 'nope'}:1: no such file or folder"]
+
+
+def test_crlf_and_byte_order_mark_keep_line_numbers(tmp_path):
+    text = (BAD / "unknown-difficulty.md").read_text(encoding="utf-8")
+    path = tmp_path / "crlf.md"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    _, problems = parse_file(path)
+    assert [p.line for p in problems] == [5]
+
+
+def test_demo_registry_can_be_given_as_plain_argument_names():
+    text = VALID.read_text(encoding="utf-8")
+    demos = {"under_the_hood.reparam_gradients": {"mu": 0.0, "sigma": 1.0}}
+    q, problems = parse_text(text, "q.md", demos=demos)
+    assert q is None
+    assert {p.message.split(";")[0] for p in problems} == {
+        f"demo 'under_the_hood.reparam_gradients' takes no argument {name!r}"
+        for name in ("f", "n_samples", "repeats", "seed")
+    }
+    assert {p.line for p in problems} == {8}
+
+
+def test_folder_topic_rule_only_applies_under_questions(tmp_path):
+    text = VALID.read_text(encoding="utf-8")
+    _, ok = parse_text(text, "q.md", folder_topic="vae-foundations")
+    _, wrong = parse_text(text, "q.md", folder_topic="practice")
+    assert ok == []
+    assert [str(p) for p in wrong] == [
+        "q.md:4: topic 'vae-foundations' does not match the folder 'questions/practice/': "
+        "change the topic or move the file"
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "---\n!!python/object/apply:os.system [echo hi]\n---\n",
+        "---\nid: &a [*a, *a]\n---\n## Question\n",
+        "---\n: :\n---\n",
+        "---\nid: x\n\ttitle: tab\n---\n",
+        "---\n" + "[" * 5000 + "\n---\n",
+        "---\nid: x\n---\n## Question\n$$\n\\frac{1}{2\n",
+        "---\n---\n" + "> " * 3000 + "deep\n",
+        "## Question\n## Question\n## Answer\n",
+        "\n\n---\nid: x\n---\n",
+        "---\nid: [1, 2]\ntitle: {a: b}\ntopic: 3\ndifficulty: [core]\ntags: [1]\n"
+        "demo: 5\ndemo_args: x\nsources: [{}]\n---\n",
+    ],
+)
+def test_hostile_text_gives_problems_never_an_exception(text):
+    q, problems = parse_text(text, "hostile.md")
+    assert q is None
+    assert problems
+    assert all(isinstance(p, Problem) and p.line >= 1 for p in problems)
+
+
+def test_split_keywords():
+    assert split_keywords("Noise is separate (keywords: noise/eps, Deterministic )") == (
+        "Noise is separate",
+        [["noise", "eps"], ["deterministic"]],
+    )
+    assert split_keywords("No list here") == ("No list here", None)
+    with pytest.raises(ValueError, match="empty keyword"):
+        split_keywords("Point (keywords: a, b/)")
+    with pytest.raises(ValueError, match="no text"):
+        split_keywords("(keywords: a)")
+
+
+def test_problem_str():
+    assert (
+        str(Problem("questions/x/y.md", 7, "what is wrong")) == "questions/x/y.md:7: what is wrong"
+    )
+
+
+# --- uploads ---
+
+
+def test_upload_shows_file_names_and_rejects_taken_ids(tmp_path):
+    upload = tmp_path / "gradio" / "3f9a0c"
+    upload.mkdir(parents=True)
+    shutil.copy(VALID, upload / "mine.md")
+    (upload / "notes.txt").write_text("hello", "utf-8")
+    bank = load_upload(
+        [upload / "mine.md", upload / "notes.txt"], existing_ids={"fixture-reparam-trick"}
+    )
+    assert bank.questions == []
+    assert [str(p) for p in bank.problems] == [
+        "mine.md:2: duplicate id 'fixture-reparam-trick': a bundled question already uses it",
+        "notes.txt:1: not a question file: the name must end in .md",
+    ]
+    assert [q.id for q in load_upload([upload / "mine.md"]).questions] == ["fixture-reparam-trick"]
+
+
+def test_upload_caps_on_files_and_bytes(tmp_path):
+    text = VALID.read_text(encoding="utf-8")
+    for i in range(3):
+        (tmp_path / f"q{i}.md").write_text(text.replace("fixture-reparam-trick", f"q{i}"))
+    too_many = load_upload(tmp_path, max_files=2)
+    assert too_many.questions == []
+    assert [p.message for p in too_many.problems] == [
+        "too many files: 3 question files, at most 2 at once"
+    ]
+    too_big = load_upload(tmp_path, max_bytes=2 * len(text))
+    assert too_big.questions == []
+    assert too_big.problems[0].message.startswith("upload too big")
+    fine = load_upload(tmp_path)
+    assert (fine.ok, len(fine.questions)) == (True, 3)
+    assert [q.path for q in fine.questions] == [f"{tmp_path.name}/q{i}.md" for i in range(3)]
+
+
+def test_upload_of_nothing():
+    bank = load_upload(None)
+    assert bank.questions == [] and bank.problems[0].message.startswith("nothing uploaded")
+
+
+# --- the command line ---
+
+
+def test_cli_check_ok(capsys):
+    assert main(["check", str(VALID), str(FIXTURES / "xss")]) == 0
+    assert capsys.readouterr().out == "ok: 2 questions in 2 topics\n"
+
+
+def test_cli_check_prints_problems_and_exits_1(capsys):
+    assert main(["check", str(BAD / "bad-yaml.md"), str(VALID)]) == 1
+    out = capsys.readouterr()
+    assert out.out.splitlines() == [
+        f"{BAD / 'bad-yaml.md'}:5: bad YAML in the front matter: mapping values are not allowed here"
+    ]
+    assert "1 problem" in out.err
+
+
+def test_cli_bad_path_exits_2(capsys, tmp_path):
+    assert main(["check", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: no such file or folder: {tmp_path / 'nope'}\n"
+
+
+def test_cli_help_and_missing_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    assert "check" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main([])
+    assert exc.value.code == 2
+
+
+def test_cli_anki_writes_a_file_and_refuses_a_bad_bank(tmp_path, capsys):
+    out = tmp_path / "deck.csv"
+    assert main(["anki", str(VALID), "--out", str(out), "--deck", "Latent Lab"]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[:4] == ["#separator:Comma", "#html:true", "#tags column:3", "#deck:Latent Lab"]
+    assert main(["anki", str(BAD / "bad-tags.md"), "--out", str(tmp_path / "no.csv")]) == 1
+    assert not (tmp_path / "no.csv").exists()
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run(
+        [sys.executable, "-m", "kit.quiz", "check", str(BAD / "empty.md")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert (
+        result.stdout
+        == f"{BAD / 'empty.md'}:1: file is empty: a question needs front matter and sections\n"
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_bundled_bank_has_no_problems():
+    bank = load_bank()
+    assert bank.problems == [], "\n".join(str(p) for p in bank.problems)
+
+
+def test_bundled_key_points_all_have_written_keywords():
+    missing = [
+        f"{q.path}:{line}"
+        for q in load_bank().questions
+        for line, explicit in zip(q.key_point_lines, q.explicit_keywords, strict=True)
+        if not explicit
+    ]
+    assert missing == [], "key points without '(keywords: ...)':\n" + "\n".join(missing)

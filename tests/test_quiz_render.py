@@ -1,0 +1,146 @@
+"""Question markdown -> safe HTML with LaTeX kept (kit.quiz.render), and the Anki export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from kit.quiz import load_bank, render_markdown, to_anki_csv
+
+FIXTURES = Path(__file__).parent / "fixtures" / "quiz"
+UNSAFE_SCHEMES = ("javascript:", "vbscript:", "data:text")
+
+
+class _Tags(HTMLParser):
+    """Every start tag and its attributes, as a browser would build them."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+
+def live_markup(html: str) -> list[str]:
+    """What in ``html`` could run script: script-ish tags, on* handlers, unsafe URLs."""
+    parser = _Tags()
+    parser.feed(html)
+    found = []
+    for tag, attrs in parser.tags:
+        if tag in ("script", "iframe", "object", "embed", "svg", "style"):
+            found.append(f"<{tag}>")
+        for name, value in attrs.items():
+            if name.startswith("on"):
+                found.append(f"{tag} {name}=")
+            if name in ("href", "src") and value.strip().lower().startswith(UNSAFE_SCHEMES):
+                found.append(f"{tag} {name}={value}")
+    return found
+
+
+def test_live_markup_detector_sees_real_markup():
+    # The check below must be able to fail: raw HTML that is live is caught.
+    assert live_markup('<script>x</script><img src=x onerror=alert(1)><a href="javascript:x">') == [
+        "<script>",
+        "img onerror=",
+        "a href=javascript:x",
+    ]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[x](javascript:alert(1))",
+        "[x](JaVaScRiPt:alert(1))",
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[x](vbscript:msgbox(1))",
+        "![x](javascript:alert(1))",
+        "<javascript:alert(1)>",
+        '<a href="javascript:alert(1)">x</a>',
+        "<svg onload=alert(1)>",
+        "[x]: javascript:alert(1)\n\n[go][x]",
+        "$x$ <script>alert(1)</script> $$y$$",
+        "$<script>alert(1)</script>$",
+    ],
+)
+def test_payloads_render_dead(payload):
+    html = render_markdown(payload)
+    assert live_markup(html) == [], html
+    assert "<script" not in html
+    assert 'href="javascript:' not in html.lower()
+
+
+def test_xss_fixture_renders_dead():
+    bank = load_bank([FIXTURES / "xss"])
+    assert bank.problems == []
+    (q,) = bank.questions
+    for text in [q.question, q.answer, *q.hints, *q.key_points, *q.follow_ups]:
+        html = render_markdown(text)
+        assert live_markup(html) == [], html
+        assert "<script" not in html and 'href="javascript:' not in html.lower()
+
+
+def test_safe_links_and_markdown_still_render():
+    html = render_markdown("**bold** [paper](https://arxiv.org/abs/1312.6114)")
+    assert "<strong>bold</strong>" in html
+    assert '<a href="https://arxiv.org/abs/1312.6114">paper</a>' in html
+
+
+def test_inline_math_round_trips_untouched():
+    html = render_markdown(r"The encoder $q_\phi(z \mid x)$ and the prior $p(z)$.")
+    assert r"$q_\phi(z \mid x)$" in html
+    assert "$p(z)$" in html
+    assert "<em>" not in html
+
+
+def test_math_underscores_are_not_emphasis_and_html_is_escaped():
+    html = render_markdown(r"$a_1 < b_1$ and $c_2 * d_2 * e$ and *real emphasis*")
+    assert r"$a_1 &lt; b_1$" in html
+    assert "$c_2 * d_2 * e$" in html
+    assert html.count("<em>") == 1
+
+
+def test_display_math_round_trips():
+    html = render_markdown("Before\n\n$$\n\\sum_i x_i \\\\\n\n\\mathbb{E}_q[\\log p]\n$$\n\nAfter")
+    assert '<div class="math">$$\n\\sum_i x_i \\\\\n\\mathbb{E}_q[\\log p]\n$$</div>' in html
+    assert "\n\n$$" not in html  # no blank line inside the math block
+    assert render_markdown("one $$x^2$$ line") == "<p>one $$x^2$$ line</p>\n"
+
+
+def test_anki_delimiters():
+    html = render_markdown(r"$q_\phi$ and $$\sum_i$$", math="anki")
+    assert r"\(q_\phi\) and \[\sum_i\]" in html
+    with pytest.raises(ValueError):
+        render_markdown("x", math="mathml")
+
+
+def test_anki_csv_round_trips_through_csv():
+    bank = load_bank([FIXTURES / "valid.md", FIXTURES / "xss"])
+    assert bank.problems == []
+    text = to_anki_csv(bank.questions)
+    lines = text.split("\n")
+    assert lines[:3] == ["#separator:Comma", "#html:true", "#tags column:3"]
+    rows = list(csv.reader(io.StringIO("\n".join(lines[3:]))))
+    assert len(rows) == len(bank.questions) == 2
+    assert all(len(row) == 3 for row in rows)
+    (front, back, tags), (xss_front, xss_back, xss_tags) = rows
+    assert tags == "vae-foundations core gradients sampling training"
+    assert xss_tags == "practice warm-up security_test"
+    assert "The reparameterization trick" in front
+    assert r"\(z \sim q_\phi(z \mid x)\)" in front
+    assert "Key points" in back and "Gradients flow through mu and sigma" in back
+    assert "keywords:" not in back
+    assert "Kingma &amp; Welling" in back
+    for field in (xss_front, xss_back):
+        assert live_markup(field) == [], field
+        assert "<script" not in field
+
+
+def test_anki_csv_of_nothing_is_just_the_header():
+    assert to_anki_csv([]) == "#separator:Comma\n#html:true\n#tags column:3\n"
