@@ -137,7 +137,7 @@ def _digit_png(path, mode="L", size=(120, 90)):
     img = Image.new("L", size, 255)
     ImageDraw.Draw(img).line([(60, 10), (60, 80)], fill=0, width=12)  # a "1", dark on light
     if mode == "I;16":
-        img = Image.fromarray((np.asarray(img).astype(np.uint16) * 257))
+        img = Image.fromarray(np.asarray(img).astype(np.uint16) * 257)
     elif mode != "L":
         img = img.convert(mode)
     img.save(path)

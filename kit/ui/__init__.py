@@ -14,7 +14,7 @@ from kit.ui import (
     train_live_tab,
     under_the_hood_tab,
 )
-from kit.ui.server import share_model_concurrency
+from kit.ui.server import DELETE_CACHE, share_model_concurrency
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
 
@@ -36,14 +36,15 @@ TABS = (
 
 def build_app() -> gr.Blocks:
     """The whole app as a ``gr.Blocks``; models load lazily on the first request."""
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
+        progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
         with gr.Tabs() as tabs:
             for tab_id, label, build in TABS:
                 with gr.Tab(label, id=tab_id):
                     build(demo)
             with gr.Tab("Quiz", id="quiz"):  # last: its "Run the demo" links into the tabs above
-                quiz_tab.build(demo, tabs)
+                quiz_tab.build(demo, tabs, progress)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
     return demo

@@ -370,12 +370,18 @@ def _args_text(args: dict) -> str:
 # ---- layout and wiring ------------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks, tabs: gr.Tabs) -> None:
-    """The Quiz tab; ``tabs`` is the app's top-level Tabs (Run the demo switches it)."""
+def progress_store() -> gr.BrowserState:
+    """The visitor's progress in localStorage. Create it outside any tab: a component inside a
+    tab that has not been opened yet is not mounted, so it could not be read at page load."""
+    return gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STATE_SECRET)
+
+
+def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
+    """The Quiz tab; ``tabs`` is the app's top-level Tabs (Run the demo switches it) and
+    ``progress`` the ``progress_store()`` made at the top level of the page."""
     links = demo_links(demo)  # the demo tabs are built before this one
     first = filter_choices()
 
-    progress = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STATE_SECRET)
     user_questions = gr.State([])
     current = gr.State(None)
     hints_shown = gr.State(0)
@@ -415,10 +421,10 @@ def build(demo: gr.Blocks, tabs: gr.Tabs) -> None:
                             columns=4,
                             height="auto",
                             object_fit="contain",
-                            visible=True,
+                            visible=False,
                         )
-                        inline_plot = gr.Plot(label="Demo plot")
-                        inline_text = gr.Markdown()
+                        inline_plot = gr.Plot(label="Demo plot", visible=False)
+                        inline_text = gr.Markdown(latex_delimiters=LATEX)
                     gr.Markdown("**How well did you know it?** (the next card follows)")
                     with gr.Row():
                         grade_btns = {r: gr.Button(r.capitalize()) for r in RATINGS}
@@ -495,11 +501,11 @@ def build(demo: gr.Blocks, tabs: gr.Tabs) -> None:
     for f in (topics, difficulties, tags):
         f.input(next_fn, filters, card_outputs, **private)
 
-    def on_load(stored):
+    def on_load(stored):  # reads the stored progress; writes it only when the learner grades
         p = load_progress(stored)
-        return {progress: p, stats_md: stats_markdown(p), **next_fn(p, [], [], [], None, [])}
+        return {stats_md: stats_markdown(p), **next_fn(p, [], [], [], None, [])}
 
-    demo.load(on_load, [progress], [progress, stats_md, *card_outputs], **private)
+    demo.load(on_load, [progress], [stats_md, *card_outputs], **private)
 
     def reveal_fn(cur, text, mine):
         return {back: user_errors(reveal_answer)(cur, text, mine)["back"]}
@@ -543,6 +549,13 @@ def build(demo: gr.Blocks, tabs: gr.Tabs) -> None:
     def run_fn(question_id, mine, switch: bool):
         q = find_question(question_id, mine)
         out = user_errors(demo_updates)(q, links, switch)
+        # show only the panes this demo fills
+        out["inline_images"] = gr.Gallery(
+            value=out["inline_images"], visible=out["inline_images"] is not None
+        )
+        out["inline_plot"] = gr.Plot(
+            value=out["inline_plot"], visible=out["inline_plot"] is not None
+        )
         return {inline[k] if isinstance(k, str) else k: v for k, v in out.items()}
 
     run_outputs = [*inline.values(), *tab_components]
