@@ -213,3 +213,23 @@ def test_demo_preview_inline_only_does_not_switch(links):
     assert not any(isinstance(k, gr.components.Component) for k in out)
     images = out["inline_images"] or []
     assert all(isinstance(img, np.ndarray) for img, _ in images)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("big.md", b"---\n" + b"x" * (70 * 1024), "KiB"),
+        ("empty.md", b"", "empty"),
+        ("binary.md", bytes(range(256)) * 4, "UTF-8"),
+        ("latin1.md", "---\nid: caf\xe9\n---\n".encode("latin-1"), "UTF-8"),
+    ],
+    ids=["oversized", "empty", "binary", "non-utf8"],
+)
+def test_bad_question_uploads_get_a_file_line_error(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    out = qt.upload_questions([str(path)], [])
+    assert out["user_questions"] == []
+    line = re.search(rf"{re.escape(name)}:(\d+): (.*)", out["report"])
+    assert line, out["report"]
+    assert message.lower() in line.group(2).lower()
