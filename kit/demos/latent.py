@@ -14,7 +14,7 @@ The VAE's point for a digit is its posterior mean mu(x) (``model.embed``); the A
 The summary numbers of a set of codes z_1..z_N (``code_stats``):
 
     mean, std                 per dimension
-    inside [-3, 3]^2          share of codes in the square that holds 98.9% of N(0, I)
+    inside [-3, 3]^2          share of codes in the square that holds 99.5% of N(0, I)
     coverage                  share of the cells of a 20 x 20 grid over each model's own
                               [mean - 2 std, mean + 2 std] box that hold >= 1 code: scale-free,
                               so it measures gaps, not size

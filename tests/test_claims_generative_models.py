@@ -1,0 +1,447 @@
+"""Teaching truth for questions/generative-models: each test checks a claim an answer makes.
+
+Claims about this project are checked against the shipped checkpoints and the bundled test
+digits; claims about other models (VQ-VAE, diffusion, flows, FID) are checked as mathematics in
+torch. A failing test means the answer is wrong.
+"""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from kit.demos import elbo_gap, latent, vae_vs_gan
+from kit.demos.common import get_model, test_digit
+from kit.losses import bce_reconstruction, importance_log_px
+from kit.models import MODELS_DIR
+
+
+def _metrics(name: str) -> dict:
+    return json.loads((MODELS_DIR / name / "metrics.json").read_text())["test"]
+
+
+@pytest.fixture(scope="module")
+def nn_classifier(test_digits):
+    """1-nearest-neighbour digit classifier in pixel space, against test digits 0..2999."""
+    ref = test_digits.as_float(slice(0, 3000)).flatten(1)  # (3000, 784)
+    ref_labels = test_digits.labels[:3000]
+
+    def classify(imgs: torch.Tensor) -> torch.Tensor:
+        return ref_labels[torch.cdist(imgs.flatten(1), ref).argmin(dim=1)]
+
+    return classify
+
+
+@pytest.fixture(scope="module")
+def samples():
+    """1000 VAE-2 and 1000 GAN samples from seeded prior draws."""
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        vae = get_model("vae-2").decode(torch.randn(1000, 2, generator=g))
+        gan = get_model("gan")(1000, generator=g).images
+    return {"vae": vae, "gan": gan}
+
+
+# ---- interpolation-vae-vs-ae -----------------------------------------------------------------
+
+
+@pytest.mark.claim("interpolation-vae-vs-ae")
+def test_vae_paths_are_more_even_than_ae_paths_on_average(test_digits):
+    x, y = test_digits.as_float(), test_digits.labels
+    rng = np.random.default_rng(0)
+    jumps = {"ae-2": [], "vae-2": []}
+    pairs = 0
+    while pairs < 60:
+        a, b = (int(i) for i in rng.integers(0, len(y), 2))
+        if y[a] == y[b]:
+            continue
+        pairs += 1
+        for name in jumps:
+            jumps[name].append(latent.latent_path(name, x[a : a + 1], x[b : b + 1], 10).jump)
+    ae, vae = np.array(jumps["ae-2"]), np.array(jumps["vae-2"])
+    assert vae.mean() < ae.mean() - 0.5  # measured on 200 pairs: 4.9 vs 6.0
+    assert 0.55 < (vae < ae).mean() < 0.95  # usually smoother, not always (about 70% of pairs)
+
+
+@pytest.mark.claim("interpolation-vae-vs-ae")
+def test_preset_pair_and_code_spread():
+    x_a, _ = test_digit(5268)
+    x_b, _ = test_digit(9584)
+    ae = latent.latent_path("ae-2", x_a, x_b, 10)
+    vae = latent.latent_path("vae-2", x_a, x_b, 10)
+    assert ae.jump > 9 and vae.jump < 3  # 12.1 vs 2.2: the AE path snaps from 9 to 5
+    ae_stats, vae_stats = (
+        latent.encoded_test_set_stats("ae-2"),
+        latent.encoded_test_set_stats("vae-2"),
+    )
+    assert all(0.9 < s < 1.2 for s in vae_stats.std) and all(s > 4 for s in ae_stats.std)
+    assert vae_stats.inside_box > 0.97 and ae_stats.inside_box < 0.55
+    assert vae_stats.tv_from_prior == pytest.approx(0.24, abs=0.01)
+    assert ae_stats.tv_from_prior == pytest.approx(0.67, abs=0.01)
+
+
+@pytest.mark.claim("interpolation-vae-vs-ae")
+def test_linear_midpoints_leave_the_typical_shell_in_high_dimensions():
+    g = torch.Generator().manual_seed(0)
+    d = 64
+    a, b = torch.randn(5000, d, generator=g), torch.randn(5000, d, generator=g)
+    mid = (a + b) / 2
+    ratio = float(mid.norm(dim=1).mean() / a.norm(dim=1).mean())
+    assert ratio == pytest.approx(1 / math.sqrt(2), abs=0.01)
+    # spherical interpolation keeps the norm when the endpoints share it
+    a1, b1 = a[0] / a[0].norm() * 8, b[0] / b[0].norm() * 8
+    omega = torch.acos((a1 @ b1) / 64)
+    slerp = (torch.sin(omega / 2) * a1 + torch.sin(omega / 2) * b1) / torch.sin(omega)
+    assert float(slerp.norm()) == pytest.approx(8.0, rel=1e-4)
+
+
+# ---- vae-vs-gan ------------------------------------------------------------------------------
+
+
+@pytest.mark.claim("vae-vs-gan")
+def test_gan_samples_are_sharper_than_vae_samples():
+    real = vae_vs_gan.real_sharpness().laplacian
+    for seed in (0, 1):
+        sets = vae_vs_gan.draw_samples(seed)
+        s_vae = float(vae_vs_gan.laplacian_sharpness(sets.vae).mean())
+        s_gan = float(vae_vs_gan.laplacian_sharpness(sets.gan).mean())
+        assert s_gan > 2.3 * s_vae  # seed 0: 0.187 vs 0.069
+        assert s_vae < real < s_gan  # the GAN even out-scores real digits (0.166)
+    sets = vae_vs_gan.draw_samples(0)
+    assert float(vae_vs_gan.laplacian_sharpness(sets.vae).mean()) == pytest.approx(0.069, abs=0.002)
+    assert float(vae_vs_gan.laplacian_sharpness(sets.gan).mean()) == pytest.approx(0.187, abs=0.002)
+
+
+@pytest.mark.claim("vae-vs-gan")
+def test_gan_discriminator_never_reached_the_coin_flip_equilibrium():
+    gan = _metrics("gan")
+    assert gan["d_real"] == pytest.approx(0.62, abs=0.01)
+    assert gan["d_fake"] == pytest.approx(0.20, abs=0.01)
+    assert "neg_elbo" not in gan  # no likelihood to report
+    assert _metrics("vae-2")["neg_elbo"] == pytest.approx(140.06, abs=0.01)
+
+
+# ---- why-vae-samples-blurry -------------------------------------------------------------------
+
+
+def _grey_fraction(imgs: torch.Tensor) -> float:
+    return float(((imgs > 0.2) & (imgs < 0.8)).float().mean())
+
+
+@pytest.mark.claim("why-vae-samples-blurry")
+def test_vae_samples_are_mostly_grey_where_real_and_gan_digits_are_not(samples, test_digits):
+    real = _grey_fraction(test_digits.as_float(slice(0, 1000)))
+    vae, gan = _grey_fraction(samples["vae"]), _grey_fraction(samples["gan"])
+    assert real == pytest.approx(0.06, abs=0.01)
+    assert vae == pytest.approx(0.19, abs=0.01)
+    assert vae > 2.5 * real and gan < real
+    with torch.no_grad():
+        centre = get_model("vae-2").decode(torch.zeros(1, 2))  # the demo preset z = (0, 0)
+    assert _grey_fraction(centre) > 2 * real
+
+
+@pytest.mark.claim("why-vae-samples-blurry")
+def test_more_latent_information_sharpens_reconstructions(test_digits):
+    x = test_digits.as_float(slice(0, 1000))
+    mse = {}
+    with torch.no_grad():
+        for name in ("vae-2", "beta-vae-0.5"):
+            m = get_model(name)
+            mse[name] = float(((m.decode(m.encode(x).mu) - x) ** 2).mean())
+    assert mse["vae-2"] == pytest.approx(0.035, abs=0.002)
+    assert mse["beta-vae-0.5"] == pytest.approx(0.012, abs=0.001)
+
+
+@pytest.mark.claim("why-vae-samples-blurry")
+def test_the_bce_optimal_single_image_for_several_digits_is_their_pixel_average(test_digits):
+    x, y = test_digits.as_float(), test_digits.labels
+    targets = torch.cat([x[y == 4][:20], x[y == 9][:20]]).flatten(1)  # (40, 784) fours and nines
+    mean = targets.mean(0, keepdim=True)
+
+    def loss(p):  # summed BCE of one prediction against every target
+        return float(
+            bce_reconstruction(
+                torch.logit(p.clamp(1e-6, 1 - 1e-6)).expand_as(targets), targets
+            ).sum()
+        )
+
+    logits = torch.logit(mean.clamp(1e-6, 1 - 1e-6)).requires_grad_(True)
+    bce_reconstruction(logits.expand_as(targets), targets).sum().backward()
+    grad_at_mean = logits.grad[(mean > 1e-3) & (mean < 1 - 1e-3)]
+    assert grad_at_mean.abs().max() < 1e-3  # d/dlogit sum_i BCE = n (p - mean) = 0
+    best_single = min(loss(t.unsqueeze(0)) for t in targets)
+    assert loss(mean) < best_single  # hedging with grey beats committing to any one digit
+    assert loss(mean) < loss((mean > 0.5).float())  # ... and beats the crisp, thresholded mean
+    assert _grey_fraction(mean) == pytest.approx(0.21, abs=0.01)
+    assert _grey_fraction(mean) > 3 * _grey_fraction(targets)  # 0.21 vs 0.06
+
+
+@pytest.mark.claim("why-vae-samples-blurry")
+def test_sampling_the_pixels_adds_speckle_not_sharp_strokes(samples):
+    g = torch.Generator().manual_seed(0)
+    means = samples["vae"][:256]
+    pixels = torch.bernoulli(means, generator=g)  # x ~ p(x|z), pixel by pixel
+    real = vae_vs_gan.real_sharpness().laplacian
+    assert float(vae_vs_gan.laplacian_sharpness(pixels).mean()) > 2 * real
+
+
+# ---- mode-collapse-and-coverage ---------------------------------------------------------------
+
+
+@pytest.mark.claim("mode-collapse-and-coverage")
+@pytest.mark.claim("vae-vs-gan")
+def test_gan_class_mix_is_skewed_vae_mix_is_close_to_the_data(samples, nn_classifier, test_digits):
+    data = torch.bincount(test_digits.labels, minlength=10).float() / len(test_digits)
+    freq = {
+        k: torch.bincount(nn_classifier(v), minlength=10).float() / len(v)
+        for k, v in samples.items()
+    }
+    tv = {k: float(0.5 * (f - data).abs().sum()) for k, f in freq.items()}
+    assert tv["gan"] > 2 * tv["vae"]
+    assert tv["vae"] < 0.1 and tv["gan"] > 0.2
+    assert int(freq["gan"].argmax()) == 1 and freq["gan"][1] > 0.25  # about 3 in 10 are 1s
+    assert freq["gan"].min() > 0.02  # every class still appears: partial, not total, collapse
+    assert float(freq["gan"][9]) == pytest.approx(0.17, abs=0.02)
+    assert tv["gan"] == pytest.approx(0.27, abs=0.01) and tv["vae"] == pytest.approx(0.06, abs=0.01)
+    assert float(freq["vae"].min()) >= 0.07 and float(freq["vae"].max()) <= 0.14
+    assert all(float(freq["gan"][c]) < 0.06 for c in (0, 2, 6))  # half their share in the data
+
+
+# ---- evaluating-generative-models -------------------------------------------------------------
+
+
+@pytest.mark.claim("evaluating-generative-models")
+def test_importance_sampling_lifts_the_elbo_and_the_gap_varies_by_digit(test_digits):
+    vae = get_model("vae-2")
+    x = test_digits.as_float(slice(0, 16))
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        post = vae.encode(x)
+        z = post.sample(g, n=64)  # (64, 16, 2)
+        rec = bce_reconstruction(vae.decode_logits(z.reshape(-1, 2)), x.repeat(64, 1, 1, 1))
+        elbo = -(rec.view(64, 16).mean(0) + post.kl())
+        iwae = importance_log_px(post, vae.decode_logits, x, k=200, generator=g)
+    assert float((iwae - elbo).mean()) > 0.1
+    hard = elbo_gap.elbo_and_bounds(test_digit(218)[0], seed=0)
+    easy = elbo_gap.elbo_and_bounds(test_digit(0)[0], seed=0)
+    assert hard.bound_mean[-1] - hard.elbo == pytest.approx(23, abs=1.5)
+    assert hard.elbo == pytest.approx(-170.6, abs=0.1)
+    assert hard.bound_mean[-1] == pytest.approx(-147.5, abs=0.1)
+    assert easy.bound_mean[-1] - easy.elbo < 1  # about 0.3 nats
+
+
+def _frechet(mu1, cov1, mu2, cov2) -> float:
+    """||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2)."""
+
+    def sqrtm(a):
+        w, v = torch.linalg.eigh(a)
+        return v @ torch.diag(w.clamp(min=0).sqrt()) @ v.T
+
+    r1 = sqrtm(cov1)
+    return float(((mu1 - mu2) ** 2).sum() + torch.trace(cov1 + cov2 - 2 * sqrtm(r1 @ cov2 @ r1)))
+
+
+@pytest.mark.claim("evaluating-generative-models")
+def test_frechet_distance_properties():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(6, 6, generator=g, dtype=torch.float64)
+    cov = a @ a.T + torch.eye(6, dtype=torch.float64)
+    mu = torch.randn(6, generator=g, dtype=torch.float64)
+    assert _frechet(mu, cov, mu, cov) == pytest.approx(0.0, abs=1e-8)
+    shift = torch.full((6,), 0.5, dtype=torch.float64)
+    assert _frechet(mu, cov, mu + shift, cov) == pytest.approx(6 * 0.25, abs=1e-8)
+    one = torch.ones(1, 1, dtype=torch.float64)
+    fd = _frechet(
+        torch.zeros(1, dtype=torch.float64), 4 * one, torch.ones(1, dtype=torch.float64), one
+    )
+    assert fd == pytest.approx(1.0 + (2.0 - 1.0) ** 2, abs=1e-8)  # (m1-m2)^2 + (s1-s2)^2 in 1-D
+
+
+# ---- vq-vae ----------------------------------------------------------------------------------
+
+
+@pytest.mark.claim("vq-vae")
+def test_straight_through_and_the_two_vq_losses():
+    g = torch.Generator().manual_seed(0)
+    codebook = torch.randn(8, 4, generator=g).requires_grad_(True)  # K = 8 codes of size 4
+    z_e = torch.randn(5, 4, generator=g).requires_grad_(True)  # encoder outputs
+    idx = torch.cdist(z_e.detach(), codebook.detach()).argmin(dim=1)  # nearest code
+    z_q = codebook[idx]
+    z_st = z_e + (z_q - z_e).detach()  # forward: z_q; backward: identity to z_e
+    assert torch.allclose(z_st, z_q)
+    w = torch.randn(5, 4, generator=g)
+    (z_st * w).sum().backward()
+    assert torch.allclose(z_e.grad, w)  # decoder gradient copied straight onto z_e
+    assert codebook.grad is None  # ... and none reaches the codebook this way
+
+    z_e.grad, codebook.grad = None, None
+    codebook_loss = ((z_e.detach() - codebook[idx]) ** 2).sum()
+    codebook_loss.backward()
+    assert z_e.grad is None and codebook.grad.abs().sum() > 0
+    codebook.grad = None
+    commitment = 0.25 * ((z_e - codebook[idx].detach()) ** 2).sum()
+    commitment.backward()
+    assert codebook.grad is None and z_e.grad.abs().sum() > 0
+
+    k = 512  # one-hot q(z|x) against a uniform prior over K codes: KL = log K, a constant
+    q = torch.zeros(k)
+    q[3] = 1.0
+    kl = float((q[q > 0] * (q[q > 0].log() - math.log(1 / k))).sum())
+    assert kl == pytest.approx(math.log(k))
+
+
+# ---- diffusion-as-hierarchical-vae -----------------------------------------------------------
+
+
+def _ddpm_schedule():
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
+    return betas, torch.cumprod(1 - betas, dim=0)
+
+
+@pytest.mark.claim("diffusion-as-hierarchical-vae")
+def test_the_fixed_encoder_ends_at_the_prior(test_digits):
+    _, abar = _ddpm_schedule()
+    assert float(abar[-1]) == pytest.approx(4.0e-5, rel=0.05)
+    x0 = test_digits.as_float(slice(0, 1)).flatten().double()
+    a = abar[-1]
+    kl = 0.5 * (a * x0**2 + (1 - a) - torch.log(1 - a) - 1)  # KL(q(x_T|x_0) || N(0, 1)) per pixel
+    assert float(kl.sum()) < 0.01  # nats, over all 784 pixels
+
+
+@pytest.mark.claim("diffusion-as-hierarchical-vae")
+def test_noising_step_by_step_matches_the_closed_form():
+    betas, abar = _ddpm_schedule()
+    g = torch.Generator().manual_seed(0)
+    x = torch.full((20000,), 0.8, dtype=torch.float64)
+    for t in range(300):
+        eps = torch.randn(20000, generator=g, dtype=torch.float64)
+        x = torch.sqrt(1 - betas[t]) * x + torch.sqrt(betas[t]) * eps
+    a = abar[299]
+    assert float(x.mean()) == pytest.approx(float(torch.sqrt(a) * 0.8), abs=0.02)
+    assert float(x.var()) == pytest.approx(float(1 - a), rel=0.03)
+
+
+@pytest.mark.claim("diffusion-as-hierarchical-vae")
+def test_each_elbo_term_is_a_weighted_noise_prediction_error():
+    betas, abar = _ddpm_schedule()
+    t = 400
+    alpha, a_t, a_prev, beta = 1 - betas[t], abar[t], abar[t - 1], betas[t]
+    g = torch.Generator().manual_seed(0)
+    x0, eps, eps_hat = (torch.randn(16, generator=g, dtype=torch.float64) for _ in range(3))
+    xt = a_t.sqrt() * x0 + (1 - a_t).sqrt() * eps
+    post_mean = (a_prev.sqrt() * beta / (1 - a_t)) * x0 + (
+        alpha.sqrt() * (1 - a_prev) / (1 - a_t)
+    ) * xt
+    var = (1 - a_prev) / (1 - a_t) * beta  # the posterior q(x_{t-1} | x_t, x_0)'s variance
+    model_mean = (xt - beta / (1 - a_t).sqrt() * eps_hat) / alpha.sqrt()
+    q = torch.distributions.Normal(post_mean, var.sqrt())
+    p = torch.distributions.Normal(model_mean, var.sqrt())
+    kl = float(torch.distributions.kl_divergence(q, p).sum())
+    weight = beta**2 / (2 * var * alpha * (1 - a_t))
+    assert kl == pytest.approx(float(weight * ((eps - eps_hat) ** 2).sum()), rel=1e-9)
+
+
+# ---- latent-diffusion-autoencoder -------------------------------------------------------------
+
+
+@pytest.mark.claim("latent-diffusion-autoencoder")
+def test_ae32_compresses_24x_with_small_error_and_only_the_vae_code_has_a_fixed_scale(
+    test_digits, nn_classifier
+):
+    x = test_digits.as_float(slice(0, 1000))
+    with torch.no_grad():
+        mse = float(((get_model("ae-32")(x).recon - x) ** 2).mean())
+    assert mse < 0.006 and _metrics("ae-32")["mse"] == pytest.approx(0.0046, abs=1e-4)
+    assert 784 / get_model("ae-32").config.latent_dim == 24.5
+    assert 512 * 512 * 3 / (64 * 64 * 4) == 48  # Stable Diffusion's latent: f = 8, 4 channels
+    assert _metrics("ae-2")["mse"] > 7 * _metrics("ae-32")["mse"]
+    ae_std = latent.encoded_test_set_stats("ae-2").std
+    vae_std = latent.encoded_test_set_stats("vae-2").std
+    assert min(ae_std) > 4 and max(vae_std) < 1.2
+    x8, label = test_digit(8)  # the demo preset: a 5
+    with torch.no_grad():
+        pair = torch.cat([get_model("ae-32")(x8).recon, get_model("ae-2")(x8).recon])
+    assert (
+        label == 5 and nn_classifier(pair).tolist()[0] == 5 and nn_classifier(pair).tolist()[1] != 5
+    )
+
+
+# ---- normalizing-flows-richer-posteriors ------------------------------------------------------
+
+
+@pytest.mark.claim("normalizing-flows-richer-posteriors")
+def test_planar_flow_log_density_by_change_of_variables():
+    g = torch.Generator().manual_seed(0)
+    d = 3
+    u, w = (
+        torch.randn(d, generator=g, dtype=torch.float64),
+        torch.randn(d, generator=g, dtype=torch.float64),
+    )
+    u = u - (w @ u - 0.5) * w / (w @ w)  # now w.u = 0.5 > -1, so the flow is invertible
+    assert float(w @ u) == pytest.approx(0.5)
+    b = torch.tensor(0.3, dtype=torch.float64)
+
+    def flow(z):
+        return z + u * torch.tanh(w @ z + b)
+
+    base = torch.distributions.MultivariateNormal(
+        torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)
+    )
+    for _ in range(5):
+        z0 = torch.randn(d, generator=g, dtype=torch.float64)
+        jac = torch.autograd.functional.jacobian(flow, z0)
+        closed = torch.log(torch.abs(1 + (1 - torch.tanh(w @ z0 + b) ** 2) * (w @ u)))
+        assert float(torch.linalg.slogdet(jac).logabsdet) == pytest.approx(float(closed), abs=1e-10)
+    # an affine flow z = A eps + m turns N(0, I) into N(m, A A^T): the log-densities agree
+    a = torch.randn(d, d, generator=g, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
+    m = torch.randn(d, generator=g, dtype=torch.float64)
+    eps = torch.randn(d, generator=g, dtype=torch.float64)
+    z = a @ eps + m
+    via_flow = base.log_prob(eps) - torch.linalg.slogdet(a).logabsdet
+    target = torch.distributions.MultivariateNormal(m, a @ a.T).log_prob(z)
+    assert float(via_flow) == pytest.approx(float(target), abs=1e-10)
+
+
+@pytest.mark.claim("normalizing-flows-richer-posteriors")
+def test_the_gaussian_posterior_misses_most_on_a_badly_fitted_digit():
+    x, label = test_digit(33)
+    assert label == 4
+    bad = elbo_gap.elbo_and_bounds(x, seed=0)
+    gap = bad.bound_mean[-1] - bad.elbo
+    assert gap == pytest.approx(119, abs=3)
+    assert bad.elbo == pytest.approx(-574, abs=1) and bad.bound_mean[-1] == pytest.approx(
+        -455, abs=1
+    )
+    assert bad.recon > 3 * _metrics("vae-2")["recon"]  # badly reconstructed: 568 vs 133 nats
+    assert bad.bound_mean[-1] > bad.bound_mean[-3] > bad.bound_mean[0]  # still climbing with K
+    good = elbo_gap.elbo_and_bounds(test_digit(0)[0], seed=0)
+    assert good.bound_mean[-1] - good.elbo < 1
+
+
+@pytest.mark.claim("normalizing-flows-richer-posteriors")
+def test_large_gaps_concentrate_on_badly_fitted_digits(test_digits):
+    vae = get_model("vae-2")
+    x = test_digits.as_float(slice(0, 200))
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        post = vae.encode(x)
+        log_px = importance_log_px(post, vae.decode_logits, x, k=64, generator=g)
+        z = post.sample(g, n=32)  # (32, 200, 2)
+        rec = bce_reconstruction(vae.decode_logits(z.reshape(-1, 2)), x.repeat(32, 1, 1, 1))
+        elbo = -(rec.view(32, -1).mean(0) + post.kl())
+    gap = log_px - elbo
+    worst = elbo.argsort()[:20]  # the 20 digits with the lowest ELBO
+    rest = torch.ones(200, dtype=torch.bool)
+    rest[worst] = False
+    assert gap[worst].mean() > 3 * gap[rest].mean()
+
+
+@pytest.mark.claim("evaluating-generative-models")
+def test_a_one_percent_mixture_loses_at_most_log_100_nats():
+    g = torch.Generator().manual_seed(0)
+    log_good = -100 * torch.rand(1000, generator=g, dtype=torch.float64)  # log p(x), good model
+    log_noise = -1000 * torch.rand(1000, generator=g, dtype=torch.float64)  # log q(x), noise
+    mixed = torch.logaddexp(math.log(0.01) + log_good, math.log(0.99) + log_noise)
+    assert torch.all(mixed >= log_good - math.log(100) - 1e-9)
