@@ -67,6 +67,8 @@ STATE_SECRET = os.environ.get("LATENT_LAB_STATE_SECRET", "latent-lab-quiz-progre
 STORAGE_KEY = "latent-lab-quiz-progress"
 EXPORT_DIR = Path(tempfile.gettempdir()) / "latent-lab-exports"
 EXPORT_MAX_AGE_S = 600  # exported files are written here and pruned after ten minutes
+# the interview question is read from a shared screen: large type (passed to launch(css=...))
+CSS = "#interview-stage { font-size: 1.25rem; line-height: 1.5; }"
 
 
 def _now() -> datetime:
@@ -311,13 +313,13 @@ def interview_finish(session, ticked, notes, user_questions=None) -> dict:
 def interview_clock(session) -> str:
     """Elapsed time of the whole session and of the question on screen."""
     if session is None:
-        return "⏱ not started"
+        return "Timer: not started"
     now = _now()
     started = datetime.fromisoformat(session["started"])
     end = datetime.fromisoformat(session["finished"]) if session["finished"] else now
     total = iv.format_duration((end - started).total_seconds())
     if session["finished"]:
-        return f"⏱ finished after {total}"
+        return f"Timer: finished after {total}"
     entered = datetime.fromisoformat(session["entered"])
     return (
         f"⏱ {total} in all · {iv.format_duration((now - entered).total_seconds())} on this question"
@@ -365,6 +367,16 @@ def _args_text(args: dict) -> str:
     if not args:
         return "its default settings"
     return ", ".join(f"`{k} = {v!r}`" for k, v in args.items())
+
+
+def _shown_file(make_path):
+    """A handler that makes a file and reveals the (initially hidden) File component with it."""
+
+    def handler(*args):
+        return gr.File(value=user_errors(make_path)(*args), visible=True)
+
+    handler.__name__ = make_path.__name__
+    return handler
 
 
 # ---- layout and wiring ------------------------------------------------------------------------
@@ -432,7 +444,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                     stats_md = gr.Markdown(elem_id="quiz-stats")
                     with gr.Accordion("Save or move your progress", open=False):
                         export_btn = gr.Button("Export progress (.json)")
-                        export_file = gr.File(label="Your progress file", interactive=False)
+                        export_file = gr.File(label="Your progress file", interactive=False, visible=False)
                         import_btn = gr.UploadButton(
                             "Import progress (.json)", file_types=[".json"], type="filepath"
                         )
@@ -445,7 +457,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                     first["topics"], multiselect=True, label="…or every question of these topics"
                 )
                 start_btn = gr.Button("Start interview", variant="primary", scale=0)
-            clock = gr.Markdown("⏱ not started", elem_id="interview-clock")
+            clock = gr.Markdown("Timer: not started", elem_id="interview-clock")
             stage = gr.Markdown(latex_delimiters=LATEX, elem_id="interview-stage")
             with gr.Row():
                 with gr.Column(scale=3):
@@ -463,7 +475,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                 iv_finish_btn = gr.Button("Finish")
             summary = gr.Markdown(buttons=["copy"], elem_id="interview-summary")
             summary_btn = gr.Button("Download the summary (.md)")
-            summary_file = gr.File(label="Summary", interactive=False)
+            summary_file = gr.File(label="Summary", interactive=False, visible=False)
             timer = gr.Timer(1.0, active=False)
         with gr.Tab("Question bank", id="bank"):
             with gr.Row():
@@ -478,7 +490,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                     upload_report = gr.Markdown()
                 with gr.Column():
                     anki_btn = gr.Button("Export the bank for Anki (.csv)")
-                    anki_out = gr.File(label="Anki CSV", interactive=False)
+                    anki_out = gr.File(label="Anki CSV", interactive=False, visible=False)
             table = gr.Markdown(bank_table())
 
     # ---- wiring -------------------------------------------------------------------------------
@@ -528,7 +540,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
             grade_fn, [progress, current, user_questions], [progress, stats_md], **private
         ).success(next_fn, filters, card_outputs, **private)
 
-    export_btn.click(user_errors(export_progress_file), [progress], [export_file], **private)
+    export_btn.click(_shown_file(export_progress_file), [progress], [export_file], **private)
 
     def import_fn(path, mine):
         out = user_errors(import_progress_file)(path, mine)
@@ -602,7 +614,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
     iv_finish_btn.click(iv_handler(interview_finish), step_inputs, iv_outputs, **private)
     timer.tick(interview_clock, [session], [clock], queue=False, **private)
     summary_btn.click(
-        user_errors(interview_summary_file), [session, user_questions], [summary_file], **private
+        _shown_file(interview_summary_file), [session, user_questions], [summary_file], **private
     )
 
     def iv_run_fn(sess, mine):
@@ -632,4 +644,4 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
         [user_questions, upload_report, table, topics, tags, pick, pick_topics],
         **private,
     )
-    anki_btn.click(user_errors(anki_file), [user_questions], [anki_out], **private)
+    anki_btn.click(_shown_file(anki_file), [user_questions], [anki_out], **private)
