@@ -120,47 +120,6 @@ def test_free_bits_stop_the_push_below_the_floor_and_warmup_ramps_linearly():
 # ---- loss-units-sum-vs-mean ------------------------------------------------------------------
 
 
-@pytest.mark.claim("loss-units-sum-vs-mean")
-def test_averaging_bce_over_pixels_multiplies_the_effective_beta_by_784():
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(8, 784, generator=g)
-    logits0 = torch.randn(8, 784, generator=g)
-    mu0, lv0 = torch.randn(8, 10, generator=g), torch.randn(8, 10, generator=g)
-
-    def grads(loss_fn):
-        params = [t.clone().requires_grad_(True) for t in (logits0, mu0, lv0)]
-        loss_fn(*params).backward()
-        return [p.grad for p in params]
-
-    def per_pixel_mean(logits, mu, lv):  # the bug: F.binary_cross_entropy(..., reduction="mean")
-        return F.binary_cross_entropy_with_logits(logits, x) + gaussian_kl(mu, lv).sum(1).mean()
-
-    def summed(beta):
-        def fn(logits, mu, lv):
-            return (bce_reconstruction(logits, x) + beta * gaussian_kl(mu, lv).sum(1)).mean()
-
-        return fn
-
-    buggy = grads(per_pixel_mean)
-    as_beta_784 = grads(summed(784.0))
-    for a, b in zip(buggy, as_beta_784, strict=True):
-        assert torch.allclose(784 * a, b, rtol=1e-4, atol=1e-6)
-    as_beta_1 = grads(summed(1.0))
-    assert not torch.allclose(784 * buggy[1], as_beta_1[1])  # it is not the ELBO's gradient
-
-
-@pytest.mark.claim("loss-units-sum-vs-mean")
-def test_batch_mean_is_harmless_and_latent_mean_divides_beta_by_d():
-    g = torch.Generator().manual_seed(1)
-    mu, lv = torch.randn(16, 10, generator=g), torch.randn(16, 10, generator=g)
-    kl = gaussian_kl(mu, lv)  # (16, 10)
-    assert float(kl.mean()) == pytest.approx(float(kl.sum(1).mean()) / 10, rel=1e-6)
-    recon = torch.rand(16, generator=g) * 100
-    batch_sum = (recon + kl.sum(1)).sum()
-    batch_mean = (recon + kl.sum(1)).mean()
-    assert float(batch_sum) == pytest.approx(16 * float(batch_mean), rel=1e-6)  # same ratio
-
-
 # ---- choosing-latent-size --------------------------------------------------------------------
 
 
