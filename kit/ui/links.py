@@ -36,12 +36,15 @@ def demo_links(demo: gr.Blocks) -> dict[str, DemoLink]:
     for demo_id, spec in all_demos().items():
         event = by_api.get(spec.api_name)
         handler = getattr(event, "fn", None)
-        names = getattr(handler, "input_names", None)
-        if event is None or names is None:  # not wired through named_outputs: tab switch only
+        if event is None:
             links[demo_id] = DemoLink(demo_id, spec.tab)
             continue
-        inputs = dict(zip(names, event.inputs, strict=False))
-        links[demo_id] = DemoLink(demo_id, spec.tab, inputs, dict(handler.output_components))
+        names = getattr(handler, "input_names", None)
+        if names is None and len(event.inputs) == len(spec.defaults):
+            names = list(spec.defaults)  # e.g. a streaming handler: inputs in the spec's order
+        inputs = dict(zip(names or [], event.inputs, strict=False))
+        outputs = dict(getattr(handler, "output_components", {}))
+        links[demo_id] = DemoLink(demo_id, spec.tab, inputs, outputs)
     return links
 
 

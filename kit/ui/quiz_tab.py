@@ -21,6 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from kit.demos.registry import all_demos
 from kit.quiz import interview as iv
 from kit.quiz.anki import to_anki_csv
 from kit.quiz.parse import load_bank, load_upload
@@ -66,6 +67,7 @@ LATEX = [
 STATE_SECRET = os.environ.get("LATENT_LAB_STATE_SECRET", "latent-lab-quiz-progress-v1")
 STORAGE_KEY = "latent-lab-quiz-progress"
 EXPORT_DIR = Path(tempfile.gettempdir()) / "latent-lab-exports"
+RUN_IN_ITS_TAB = {"train_live.run"}  # too slow to run inline: the quiz only sets it up
 EXPORT_MAX_AGE_S = 600  # exported files are written here and pruned after ten minutes
 # the interview question is read from a shared screen: large type (passed to launch(css=...))
 CSS = "#interview-stage { font-size: 1.25rem; line-height: 1.5; }"
@@ -341,6 +343,8 @@ def demo_updates(q: Question, links: dict[str, DemoLink], switch: bool) -> dict:
 
     Keys are strings for the inline area ("inline_*", "tab") and components for the tab.
     """
+    if q.demo in RUN_IN_ITS_TAB:  # a training run: set it up, let the learner press Train
+        return _set_up_only(q, links, switch)
     preview = run_demo(q)
     out: dict = {
         "inline_note": (
@@ -360,6 +364,31 @@ def demo_updates(q: Question, links: dict[str, DemoLink], switch: bool) -> dict:
             for name, comp in link.outputs.items():
                 if name in preview.outputs:
                     out[comp] = preview.outputs[name]
+    return out
+
+
+def _set_up_only(q: Question, links: dict[str, DemoLink], switch: bool) -> dict:
+    spec = all_demos()[q.demo]
+    out: dict = {
+        "inline_note": (
+            f"**Demo `{q.demo}`** with {_args_text(q.demo_args)}: it trains a model for a few "
+            f"seconds, so it runs in its own tab. "
+            + (
+                "The settings are filled in there: press **Train**."
+                if switch
+                else "Press **▶ Run the demo** to open it."
+            )
+        ),
+        "inline_images": None,
+        "inline_plot": None,
+        "inline_text": "",
+    }
+    if switch:
+        out["tab"] = gr.Tabs(selected=spec.tab)
+        link = links.get(q.demo)
+        args = {**spec.defaults, **q.demo_args}
+        for name, comp in (link.inputs if link else {}).items():
+            out[comp] = args[name]
     return out
 
 
@@ -444,7 +473,9 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                     stats_md = gr.Markdown(elem_id="quiz-stats")
                     with gr.Accordion("Save or move your progress", open=False):
                         export_btn = gr.Button("Export progress (.json)")
-                        export_file = gr.File(label="Your progress file", interactive=False, visible=False)
+                        export_file = gr.File(
+                            label="Your progress file", interactive=False, visible=False
+                        )
                         import_btn = gr.UploadButton(
                             "Import progress (.json)", file_types=[".json"], type="filepath"
                         )
