@@ -238,3 +238,14 @@ def test_bad_question_uploads_get_a_file_line_error(tmp_path, name, content, mes
     line = re.search(rf"{re.escape(name)}:(\d+): (.*)", out["report"])
     assert line, out["report"]
     assert message.lower() in line.group(2).lower()
+
+
+def test_a_folder_upload_keeps_its_questions_and_skips_other_files(tmp_path):
+    good = next(ROOT.glob("tests/fixtures/quiz/valid*.md"))
+    (tmp_path / "q.md").write_bytes(good.read_bytes())
+    (tmp_path / "figure.png").write_bytes(b"\x89PNG")
+    out = qt.upload_questions([str(tmp_path / "q.md"), str(tmp_path / "figure.png")], [])
+    assert len(out["user_questions"]) == 1
+    assert "Skipped 1 file" in out["report"]
+    with pytest.raises(gr.Error, match=r"No \.md"):
+        qt.upload_questions([str(tmp_path / "figure.png")], [])

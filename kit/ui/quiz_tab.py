@@ -202,7 +202,11 @@ def upload_questions(paths, user_questions=None) -> dict:
     if not paths:
         raise gr.Error("Choose one or more .md question files first.", title="Nothing uploaded")
     paths = paths if isinstance(paths, list) else [paths]
-    bank = load_upload(paths, [q.id for q in bundled_bank().questions])
+    md = [p for p in paths if str(p).lower().endswith(".md")]  # a folder may hold other files
+    if not md:
+        raise gr.Error("No .md question files in that upload.", title="Nothing to add")
+    skipped = len(paths) - len(md)
+    bank = load_upload(md, [q.id for q in bundled_bank().questions])
     problems = [str(p) for p in bank.problems]
     kept = {q.id: q for q in user_questions or []}
     kept.update({q.id: q for q in bank.questions})
@@ -210,6 +214,8 @@ def upload_questions(paths, user_questions=None) -> dict:
     report = [
         f"Loaded **{len(bank.questions)}** question(s); you now have {len(mine)} of your own."
     ]
+    if skipped:
+        report.append(f"Skipped {skipped} file(s) that are not `.md`.")
     if problems:
         report.append(f"**{len(problems)} problem(s)**, each as `file:line: what is wrong`:")
         report.append("```\n" + "\n".join(problems) + "\n```")
@@ -517,7 +523,11 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                         file_types=[".md"],
                         type="filepath",
                     )
-                    upload_btn = gr.Button("Check and add", variant="primary")
+                    with gr.Row():
+                        upload_btn = gr.Button("Check and add", variant="primary")
+                        folder_btn = gr.UploadButton(
+                            "…or add a whole folder", file_count="directory", type="filepath"
+                        )
                     upload_report = gr.Markdown()
                 with gr.Column():
                     anki_btn = gr.Button("Export the bank for Anki (.csv)")
@@ -669,10 +679,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
             pick_topics: gr.Dropdown(choices=menus["topics"]),
         }
 
-    upload_btn.click(
-        upload_fn,
-        [upload, user_questions],
-        [user_questions, upload_report, table, topics, tags, pick, pick_topics],
-        **private,
-    )
+    bank_outputs = [user_questions, upload_report, table, topics, tags, pick, pick_topics]
+    upload_btn.click(upload_fn, [upload, user_questions], bank_outputs, **private)
+    folder_btn.upload(upload_fn, [folder_btn, user_questions], bank_outputs, **private)
     anki_btn.click(_shown_file(anki_file), [user_questions], [anki_out], **private)
