@@ -41,3 +41,26 @@ def test_readme_lists_every_demo():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- demos:start -->")[1].split("<!-- demos:end -->")[0].strip()
     assert block == markdown_table(), "README's demo table is stale: python -m kit.demos.registry"
+
+
+def test_plot_events_draw_once_per_argument_tuple():
+    from matplotlib.figure import Figure
+
+    from kit.ui.errors import named_outputs
+
+    calls = []
+
+    def demo_fn(n=1, seed=0):
+        calls.append((n, seed))
+        fig = Figure(figsize=(2, 2))
+        fig.subplots().plot(range(n + 2))
+        return {"figure": fig, "summary": f"n = {n}"}
+
+    plot, text = gr.Plot(render=False), gr.Markdown(render=False)
+    handler, _ = named_outputs(demo_fn, {"figure": plot, "summary": text})
+    first, again = handler(3, 0), handler(3, 0)
+    assert calls == [(3, 0)]  # the second call is served from the cache
+    assert first[plot].plot.startswith("data:image/") and first[plot] == again[plot]
+    assert handler(4, 0)[text] == "n = 4" and len(calls) == 2  # other arguments: drawn anew
+    handler(3, None), handler(3, None)
+    assert calls[-2:] == [(3, None), (3, None)]  # None may mean "random": never cached

@@ -44,7 +44,7 @@ from kit.demos.common import (
 )
 from kit.demos.registry import DemoSpec
 from kit.losses import bce_reconstruction
-from kit.models import MODELS_DIR, CheckpointError
+from kit.models import CheckpointError, default_models_dir
 
 BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 ACTIVE_KL = 0.01  # nats: a dimension whose test-set KL_j is below this carries ~nothing
@@ -107,7 +107,7 @@ def _read_json(path):
 @lru_cache(maxsize=8)
 def load_metrics(name: str) -> BetaMetrics:
     """The test-set numbers of a finished β-VAE checkpoint (cached; raises ``CheckpointError``)."""
-    folder = MODELS_DIR / name
+    folder = default_models_dir() / name
     if not (folder / "model.safetensors").is_file():
         raise CheckpointError(
             f"{folder / 'model.safetensors'}: file is missing (not trained yet?); "

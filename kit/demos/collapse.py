@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 
 from kit.demos.common import as_choice
 from kit.demos.registry import DemoSpec
-from kit.models import MODELS_DIR, CheckpointError
+from kit.models import CheckpointError, default_models_dir
 
 BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 COLLAPSE_THRESHOLD = 0.01  # nats: a dimension with average KL below this carries ~nothing
@@ -83,7 +83,7 @@ def _read_json(path):
 @lru_cache(maxsize=16)
 def load_kl_record(name: str) -> KLRecord:
     """The KL numbers of a finished checkpoint (cached; raises ``CheckpointError``)."""
-    folder = MODELS_DIR / name
+    folder = default_models_dir() / name
     if not (folder / "model.safetensors").is_file():
         raise CheckpointError(
             f"{folder / 'model.safetensors'}: file is missing (not trained yet?); "

@@ -7,6 +7,7 @@ A checkpoint is a folder ``models/<name>/`` holding ``config.json`` (a ``ModelCo
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from safetensors import SafetensorError
@@ -30,10 +31,23 @@ __all__ = [
     "ModelConfig",
     "VAEOutput",
     "build_model",
+    "default_models_dir",
     "load_pretrained",
 ]
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR_ENV = "LATENT_LAB_MODELS_DIR"  # an operator's override of MODELS_DIR, e.g. for tests
+
+
+def default_models_dir() -> Path:
+    """Where the shipped checkpoints live: ``$LATENT_LAB_MODELS_DIR`` when set, else ``MODELS_DIR``.
+
+    Read on every call (not at import), so a test or a deployment can point a fresh process, or
+    this one, at another folder without touching the package.
+    """
+    override = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(override) if override else MODELS_DIR
+
 
 #: names of the checkpoints shipped in ``models/``; ``kit.recipes`` says how each is trained
 SHIPPED = (
@@ -89,7 +103,7 @@ def load_pretrained(name: str | Path, models_dir: str | Path | None = None, devi
     """
     folder = Path(name)
     if not folder.is_dir():
-        folder = Path(models_dir or MODELS_DIR) / str(name)
+        folder = Path(models_dir or default_models_dir()) / str(name)
     if not folder.is_dir():
         raise CheckpointError(f"{folder}: checkpoint folder is missing; {_rebuild_hint(folder)}")
     config = read_config(folder)

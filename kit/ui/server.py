@@ -33,20 +33,26 @@ import math
 import gradio as gr
 from fastapi.responses import JSONResponse
 
+from kit.ui import quiz_tab
+
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
-# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API). The
-# models group serves ~15-40 requests/s on two cores (benchmarks/load_test.py), so 64 waiting
-# requests are at most a few seconds of wait: long enough to absorb a class opening the app at
-# once, short enough that nobody waits minutes. 50 simultaneous API clients never fill it.
+# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API). The wait
+# it allows is QUEUE_MAX_SIZE / throughput; measured on two shared cores (benchmarks/load_test.py):
+# ~5 requests/s over every model endpoint (the plots' rendering dominates), ~25/s over the
+# image-only ones, so 64 waiting means at most ~13 s, or ~3 s. Not lower: one page visit queues
+# its 14 load events at once, so 64 admits ~4 visitors arriving together. 100 API clients get
+# refusals and no server error; 50 (fewer than 64 waiting) never do.
 QUEUE_MAX_SIZE = 64
 MAX_FILE_SIZE = "5mb"  # uploads above this are refused by the server before any handler runs
-# Sessions remembered (LRU). Each costs ~0.45 MB (measured: 200 API calls grew the server by
-# ~88 MB with Gradio's default of 10,000, and not at all once the cap was reached), so 500 bound
-# them to ~0.25 GB while keeping far more than the number of visitors active at once; an evicted
-# visitor's page keeps working and only loses its Train-live run list.
-STATE_SESSION_CAPACITY = 500
+# Sessions remembered (LRU). Gradio copies every block's config into each session (~0.55 MB of
+# objects for this app's ~325 blocks) and every API call is a session of its own: measured, each
+# call grew the server by ~0.85 MB until the cap, and not at all after it. Gradio's default of
+# 10,000 would let API traffic take ~8.5 GB; 1,000 bound it to ~0.9 GB on the 16 GB Space while
+# keeping far more sessions than visitors active at once (an idle visitor evicted after 1,000
+# newer sessions keeps a working page but loses its Train-live run list and quiz session).
+STATE_SESSION_CAPACITY = 1000
 # Gradio writes every output image and upload into its cache folder (GRADIO_TEMP_DIR), named by
 # content hash: a repeated request reuses its file, but random picks and uploads add new ones.
 # Every 30 minutes, files older than an hour are deleted (and the whole cache at restart), so
@@ -149,6 +155,7 @@ def launch_settings() -> dict:
         "enable_monitoring": False,
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "app_kwargs": {"exception_handlers": _exception_handlers()},
+        "css": quiz_tab.CSS,
     }
 
 

@@ -1,0 +1,292 @@
+"""Load test: N concurrent clients against every model endpoint, over Gradio's queue HTTP API.
+
+    python benchmarks/load_test.py [--clients 20 50] [--duration 20] [--url http://127.0.0.1:7860]
+                                   [--only API_NAME ...] [--no-plots] [--skip-train]
+
+Starts its own ``python app.py`` on a free loopback port (or uses ``--url``, which must be a
+loopback address), warms every endpoint once, then for each client count runs that many
+closed-loop clients (one thread each: send a request, wait for its result, send the next) for
+``--duration`` seconds or ``--max-requests`` requests per client, whichever comes first. Each
+client walks the public endpoints round-robin (every registered api_name except train_live) with
+their default inputs, from its own starting point. A request is ``POST /gradio_api/call/<name>``
+followed by reading the event stream to its ``complete`` or ``error`` event; its latency is the
+whole round trip, queueing included.
+
+Reported per endpoint and overall: requests, p50 and p95 latency of the successful ones, errors
+(error events, malformed outputs, timeouts, broken streams, other refused POSTs), queue-full
+refusals (HTTP 503 "Queue is full") and HTTP 5xx other than those. Targets, each PASS/FAIL:
+
+- 20 clients: p95 <= 1.5 s and no error, refusal or 5xx at all;
+- 50 clients: no error event and no 5xx; queue-full refusals are allowed (that is the queue
+  doing its job);
+- train_live: two calls sent together run one after the other (its concurrency group of 1).
+
+Timings depend on what else the machine is doing: the clients share its cores with the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.server import (  # noqa: E402
+    CallResult,
+    call,
+    default_inputs,
+    endpoint_parameters,
+    endpoint_returns,
+    output_problems,
+    start_app,
+)
+
+TRAIN = "train_live"
+P95_TARGET_S = 1.5
+TRAIN_STEPS = 15  # each of the two train_live calls: a few seconds of CPU
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = min(len(s) - 1, max(0, round(q / 100 * (len(s) - 1))))
+    return s[k]
+
+
+@dataclass
+class Workload:
+    """What the clients send: the endpoints and a valid input list for each."""
+
+    url: str
+    endpoints: list[str]
+    inputs: dict[str, list]
+    returns: dict[str, list[str]]
+    """Each endpoint's output component types, to check every response's shape."""
+
+    @classmethod
+    def discover(cls, url: str) -> Workload:
+        with httpx.Client(timeout=60) as client:
+            params = endpoint_parameters(client, url)
+            inputs = default_inputs(client, url, params)
+            returns = endpoint_returns(client, url)
+        return cls(url, sorted(name for name in params if name != TRAIN), inputs, returns)
+
+    def only(self, names: list[str] | None = None, plots: bool = True) -> Workload:
+        """The same workload restricted to ``names`` and/or to endpoints without a plot."""
+        keep = [
+            e
+            for e in self.endpoints
+            if (names is None or e in names) and (plots or "Plot" not in self.returns[e])
+        ]
+        return Workload(self.url, keep, self.inputs, self.returns)
+
+
+def run_clients(
+    work: Workload,
+    clients: int,
+    requests_per_client: int,
+    duration: float | None = None,
+    timeout: float = 60.0,
+    sessions: bool = True,
+) -> list[CallResult]:
+    """``clients`` closed-loop clients, each sending up to ``requests_per_client`` requests
+    (stopping early after ``duration`` seconds); every client starts at the same moment.
+
+    With ``sessions`` each client keeps one Gradio session for all its calls, as a browser tab
+    or ``gradio_client.Client`` does; without, every call is a new session on the server.
+    """
+    results: list[CallResult] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def client_loop(i: int) -> None:
+        mine = []
+        first = i * len(work.endpoints) // clients  # starting points spread over the endpoints
+        session = uuid.uuid4().hex if sessions else None
+        with httpx.Client(timeout=timeout) as client:
+            start.wait()
+            stop_at = time.monotonic() + (duration or float("inf"))
+            for k in range(requests_per_client):
+                if time.monotonic() > stop_at:
+                    break
+                api = work.endpoints[(first + k) % len(work.endpoints)]
+                r = call(client, work.url, api, work.inputs[api], timeout, session)
+                if r.ok and (problems := output_problems(r.data, work.returns[api])):
+                    r.event, r.data = "malformed", problems
+                mine.append(r)
+        with lock:
+            results.extend(mine)
+
+    threads = [threading.Thread(target=client_loop, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    hard_deadline = time.monotonic() + (duration or 0) + timeout * 2 + 30
+    for t in threads:
+        t.join(max(0.0, hard_deadline - time.monotonic()))
+    return results
+
+
+@dataclass
+class Stats:
+    n: int
+    ok: int
+    errors: int  # error events, timeouts, broken streams, other refused POSTs
+    refusals: int  # queue full
+    http_5xx: int  # 5xx other than the queue-full 503
+    p50: float
+    p95: float
+
+
+def stats(results: list[CallResult]) -> Stats:
+    ok = [r.seconds for r in results if r.ok]
+    return Stats(
+        n=len(results),
+        ok=len(ok),
+        errors=sum(not r.ok and r.event != "queue_full" for r in results),
+        refusals=sum(r.event == "queue_full" for r in results),
+        http_5xx=sum(r.server_error for r in results),
+        p50=percentile(ok, 50),
+        p95=percentile(ok, 95),
+    )
+
+
+def report(results: list[CallResult], title: str) -> Stats:
+    by_api = defaultdict(list)
+    for r in results:
+        by_api[r.api_name].append(r)
+    print(f"\n{title}")
+    print(
+        f"{'endpoint':26} {'n':>5} {'ok':>5} {'p50 s':>7} {'p95 s':>7} {'err':>4} {'full':>5} {'5xx':>4}"
+    )
+    for api in sorted(by_api):
+        s = stats(by_api[api])
+        print(
+            f"{api:26} {s.n:5d} {s.ok:5d} {s.p50:7.3f} {s.p95:7.3f} "
+            f"{s.errors:4d} {s.refusals:5d} {s.http_5xx:4d}"
+        )
+    total = stats(results)
+    print(
+        f"{'ALL':26} {total.n:5d} {total.ok:5d} {total.p50:7.3f} {total.p95:7.3f} "
+        f"{total.errors:4d} {total.refusals:5d} {total.http_5xx:4d}"
+    )
+    for r in [r for r in results if not r.ok and r.event != "queue_full"][:5]:
+        print(f"  e.g. {r.api_name}: {r.event} HTTP {r.status} {str(r.data)[:160]}")
+    return total
+
+
+def check(name: str, passed: bool, detail: str) -> bool:
+    print(f"{'PASS' if passed else 'FAIL'}  {name}: {detail}")
+    return passed
+
+
+def train_live_is_one_at_a_time(url: str, inputs: list) -> tuple[bool, str]:
+    """Send two short train_live runs together; they must not overlap in time."""
+    data = [*inputs[:-1], TRAIN_STEPS]
+    out: list[CallResult] = []
+    start = threading.Barrier(2)
+
+    def one():
+        with httpx.Client(timeout=300) as client:
+            start.wait()
+            out.append(call(client, url, TRAIN, data, timeout=300))
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(400)
+    if len(out) != 2 or not all(r.ok for r in out):
+        return False, "; ".join(f"{r.event} {str(r.data)[:120]}" for r in out)
+    first, second = sorted(out, key=lambda r: r.finished)
+    began = second.update_times[0] if second.update_times else second.finished
+    gap = began - first.finished
+    return gap >= -0.05, (
+        f"run 1 took {first.seconds:.1f} s; run 2 sent at the same moment, first update "
+        f"{gap:+.2f} s after run 1 finished, done after {second.seconds:.1f} s"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[20, 50])
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per client count")
+    parser.add_argument("--max-requests", type=int, default=200, help="per client and level")
+    parser.add_argument("--timeout", type=float, default=60.0, help="per request, seconds")
+    parser.add_argument("--url", help="a running app on a loopback address (default: start one)")
+    parser.add_argument("--skip-train", action="store_true", help="skip the train_live check")
+    parser.add_argument("--only", nargs="+", metavar="API_NAME", help="just these endpoints")
+    parser.add_argument(
+        "--no-plots", action="store_true", help="leave out the endpoints that return a plot"
+    )
+    parser.add_argument(
+        "--no-sessions",
+        action="store_true",
+        help="a new Gradio session per call (bare HTTP callers) instead of one per client",
+    )
+    args = parser.parse_args(argv)
+
+    server = None
+    if args.url:
+        host = urlparse(args.url).hostname
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            parser.error("--url must be a loopback address: this tool only loads your own machine")
+        url = args.url.rstrip("/")
+    else:
+        server = start_app()
+        url = server.url
+        print(f"started python app.py at {url} (log: {server.log_path})")
+    try:
+        work = Workload.discover(url).only(args.only, plots=not args.no_plots)
+        print(f"{len(work.endpoints)} model endpoints: {', '.join(work.endpoints)}")
+        warm = run_clients(work, 1, len(work.endpoints), timeout=args.timeout)
+        report(warm, "warm-up: every endpoint once, one client (cold caches)")
+
+        verdicts = []
+        for n in args.clients:
+            t0 = time.monotonic()
+            results = run_clients(
+                work, n, args.max_requests, args.duration, args.timeout, not args.no_sessions
+            )
+            wall = time.monotonic() - t0
+            total = report(results, f"{n} clients, {wall:.1f} s, {len(results) / wall:.1f} req/s")
+            detail = (
+                f"p50 {total.p50:.3f} s, p95 {total.p95:.3f} s, {total.errors} errors, "
+                f"{total.refusals} queue-full, {total.http_5xx} HTTP 5xx, {total.n} requests"
+            )
+            if n <= 20:
+                passed = (
+                    total.p95 <= P95_TARGET_S
+                    and total.errors == total.refusals == total.http_5xx == 0
+                )
+                verdicts.append(
+                    check(f"{n} clients: p95 <= {P95_TARGET_S} s, zero errors", passed, detail)
+                )
+            else:
+                passed = total.errors == 0 and total.http_5xx == 0 and total.ok > 0
+                verdicts.append(
+                    check(f"{n} clients: only queue refusals, never a 5xx", passed, detail)
+                )
+        if not args.skip_train:
+            passed, detail = train_live_is_one_at_a_time(url, work.inputs[TRAIN])
+            verdicts.append(check("train_live: one run at a time", passed, detail))
+        if server is not None:
+            print(f"server RSS at the end: {server.rss_kib() / 1024:.0f} MiB")
+        return 0 if all(verdicts) else 1
+    finally:
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
