@@ -64,3 +64,21 @@ def test_plot_events_draw_once_per_argument_tuple():
     assert handler(4, 0)[text] == "n = 4" and len(calls) == 2  # other arguments: drawn anew
     handler(3, None), handler(3, None)
     assert calls[-2:] == [(3, None), (3, None)]  # None may mean "random": never cached
+
+
+def test_a_broken_model_message_hides_the_server_paths():
+    import pytest
+
+    from kit.models import CheckpointError
+    from kit.ui.errors import user_errors
+
+    def broken():
+        raise CheckpointError(
+            "/srv/app/models/cvae-2/model.safetensors: file is truncated; rebuild it with: "
+            "python -m kit.train --model cvae-2"
+        )
+
+    with pytest.raises(gr.Error) as err:
+        user_errors(broken)()
+    assert "/srv/app" not in err.value.message
+    assert "cvae-2/model.safetensors: file is truncated" in err.value.message

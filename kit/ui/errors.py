@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 
 import gradio as gr
 
@@ -36,8 +37,9 @@ def user_errors(fn):
             ) from None
         except CheckpointError as err:
             log.error("checkpoint problem: %s", err)
-            raise gr.Error(
-                f"This demo's model could not be loaded: {err}", title="Model unavailable"
+            where = re.sub(r"(?<![\w.])/\S*/(?=[\w.-]+/[\w.-]+\.\w+)", "", str(err))
+            raise gr.Error(  # the server's directory layout is not the visitor's business
+                f"This demo's model could not be loaded: {where}", title="Model unavailable"
             ) from None
         except ValueError as err:
             raise gr.Error(

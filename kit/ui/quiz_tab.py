@@ -522,6 +522,7 @@ def build(demo: gr.Blocks, tabs: gr.Tabs, progress: gr.BrowserState) -> None:
                         file_count="multiple",
                         file_types=[".md"],
                         type="filepath",
+                        elem_id="quiz-upload",
                     )
                     with gr.Row():
                         upload_btn = gr.Button("Check and add", variant="primary")

@@ -92,7 +92,7 @@ def test_an_invalid_question_file_shows_a_closable_toast(page, tmp_path):
     page.get_by_role("tab", name="Question bank").first.click()
     bad = tmp_path / "broken.md"
     bad.write_text("---\nid: [unclosed\n---\n", encoding="utf-8")
-    page.locator("input[type=file]").last.set_input_files(str(bad))
+    page.locator("#quiz-upload input[type=file]").set_input_files(str(bad))
     page.get_by_text("broken.md").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="Check and add").click()
     toast = page.locator(".toast-body").first
