@@ -82,3 +82,22 @@ def test_a_broken_model_message_hides_the_server_paths():
         user_errors(broken)()
     assert "/srv/app" not in err.value.message
     assert "cvae-2/model.safetensors: file is truncated" in err.value.message
+
+
+def test_app_import_leaves_matplotlib_for_the_first_plot():
+    """Cold start: matplotlib (about 0.5 s) is imported by the first plot, not by app.py."""
+    import subprocess
+    import sys
+
+    code = "import sys, app; assert 'matplotlib' not in sys.modules, 'imported at start'"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]
+
+
+def test_digit_colours_are_matplotlibs_tab10():
+    import numpy as np
+    from matplotlib import colormaps
+
+    from kit.demos.latent import TAB10
+
+    np.testing.assert_allclose(TAB10, np.asarray(colormaps["tab10"].colors), atol=1e-3)

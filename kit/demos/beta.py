@@ -26,10 +26,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 
 from kit.demos.common import (
@@ -37,12 +37,16 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    new_figure,
     parse_digit_class,
     random_index,
     test_digit,
     to_display,
 )
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 from kit.losses import bce_reconstruction
 from kit.models import CheckpointError, default_models_dir
 
@@ -309,7 +313,7 @@ def _traversal_figure(travs: list[Traversal]) -> Figure:
     steps = len(travs[0].values)
     d = len(travs[0].order)
     panel_w = 1.3 + 0.3 * steps  # inches: row labels + cells
-    fig = Figure(figsize=(max(5.0, panel_w * len(travs)), 0.3 * d + 1.3), layout="constrained")
+    fig = new_figure(figsize=(max(5.0, panel_w * len(travs)), 0.3 * d + 1.3), layout="constrained")
     axes = fig.subplots(1, len(travs), squeeze=False)[0]
     cell = 28 * CELL_SCALE + 1  # grid_display: cells of 28 * scale px plus a 1 px border
     centres = 1 + cell * np.arange(max(steps, d)) + 28 * CELL_SCALE / 2
@@ -381,7 +385,7 @@ def latent_traversal(index=0, model="all", steps=9) -> dict:
 
 
 def _rate_distortion_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    fig = new_figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
     for m in ms:  # faint: where each model travelled during training (test set, per epoch)
         ax.plot(m.history_kl, m.history_recon, color=COLOURS[m.name], lw=0.8, alpha=0.35)
@@ -454,7 +458,7 @@ def rate_distortion() -> dict:
 
 
 def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = Figure(figsize=(11, 3.4), layout="constrained")
+    fig = new_figure(figsize=(11, 3.4), layout="constrained")
     axes = fig.subplots(1, len(ms), sharey=True, squeeze=False)[0]
     floor = 1e-4  # log axis from here; a smaller KL_j is drawn as a short grey stub
     top = max(float(m.kl_per_dim.max()) for m in ms)

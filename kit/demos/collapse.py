@@ -20,12 +20,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from kit.demos.common import as_choice
+from kit.demos.common import as_choice, new_figure
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 from kit.models import CheckpointError, default_models_dir
 
 BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
@@ -105,7 +108,7 @@ def load_kl_record(name: str) -> KLRecord:
 
 
 def _figure(records: list[KLRecord], picked: KLRecord) -> Figure:
-    fig = Figure(figsize=(10.5, 3.8), layout="constrained")
+    fig = new_figure(figsize=(10.5, 3.8), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
     vmin = np.log10(1e-3)
     vmax = max(np.log10(max(r.kl_per_dim.max(), r.kl_history.max(), 1e-3)) for r in records)

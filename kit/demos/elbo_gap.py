@@ -18,13 +18,16 @@ in all per K), so the curve shows the expected bound rather than one noisy draw.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
-from kit.demos.common import as_int, get_model, test_digit, to_display
+from kit.demos.common import as_int, get_model, new_figure, test_digit, to_display
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 from kit.losses import bce_reconstruction, importance_log_px
 from kit.posterior import DiagonalGaussian
 
@@ -94,7 +97,7 @@ def elbo_and_bounds(x: torch.Tensor, seed: int = 0) -> BoundCurve:
 
 
 def _figure(curve: BoundCurve) -> Figure:
-    fig = Figure(figsize=(7, 3.6), layout="constrained")
+    fig = new_figure(figsize=(7, 3.6), layout="constrained")
     ax = fig.add_subplot()
     ax.axhline(curve.elbo, color="tab:red", lw=2, label=f"ELBO = {curve.elbo:.2f}")
     ax.errorbar(

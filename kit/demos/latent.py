@@ -37,14 +37,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Circle
 
 from kit.data import bundled_test_set
 from kit.demos.common import (
@@ -53,10 +49,14 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    new_figure,
     test_digit,
     to_display,
 )
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 
 AE_MODEL = "ae-2"
 VAE_MODEL = "vae-2"
@@ -79,7 +79,24 @@ POINT_SCALE = 10  # decoded point shown at 280 x 280
 STEPS_RANGE = (2, 20)
 PATH_WIDTH_PX = 860
 
-TAB10 = np.asarray(colormaps["tab10"].colors)  # (10, 3) RGB in [0, 1], one colour per digit
+# matplotlib's "tab10" palette, one colour per digit, (10, 3) RGB in [0, 1]
+TAB10 = (
+    np.array(
+        [
+            [0x1F, 0x77, 0xB4],
+            [0xFF, 0x7F, 0x0E],
+            [0x2C, 0xA0, 0x2C],
+            [0xD6, 0x27, 0x28],
+            [0x94, 0x67, 0xBD],
+            [0x8C, 0x56, 0x4B],
+            [0xE3, 0x77, 0xC2],
+            [0x7F, 0x7F, 0x7F],
+            [0xBC, 0xBD, 0x22],
+            [0x17, 0xBE, 0xCF],
+        ]
+    )
+    / 255.0
+)
 
 
 # ---- the test set in each latent space (user-independent, cached) ----------------------------
@@ -163,12 +180,16 @@ def encoded_test_set_stats(name: str) -> CodeStats:
 
 
 def _prior_circles(ax, radii=(1.0, 2.0, 3.0), color="black") -> None:
+    from matplotlib.patches import Circle
+
     """Dashed circles |z| = 1, 2, 3: N(0, I) puts 39%, 86%, 99% of its mass inside them."""
     for r in radii:
         ax.add_patch(Circle((0, 0), r, fill=False, ls="--", lw=0.8, color=color, alpha=0.6))
 
 
 def scatter_figure() -> Figure:
+    from matplotlib.lines import Line2D
+
     """AE-2 and VAE-2 codes of the test set side by side, coloured by digit.
 
     Built per call from the cached codes (a few tens of ms): a matplotlib Figure is mutable and
@@ -177,7 +198,7 @@ def scatter_figure() -> Figure:
     """
     order, labels = _draw_order(), digit_labels()
     colors = TAB10[labels[order]]  # (N, 3)
-    fig = Figure(figsize=(10.5, 4.8), layout="constrained")
+    fig = new_figure(figsize=(10.5, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, name in zip(axes, LATENT_MODELS, strict=True):
         z = encoded_test_set(name)[order]
@@ -321,12 +342,14 @@ def z_to_pixel(z1: float, z2: float) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def map_image() -> np.ndarray:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     """The VAE-2 codes drawn on [-4, 4]^2 as a (480, 480, 3) uint8 image, read-only.
 
     The axes fill the whole picture, so pixels map to z linearly (``pixel_to_z``).
     """
     dpi = 100
-    fig = Figure(figsize=(MAP_PX / dpi, MAP_PX / dpi), dpi=dpi)
+    fig = new_figure(figsize=(MAP_PX / dpi, MAP_PX / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(-MAP_EXTENT, MAP_EXTENT)
     ax.set_ylim(-MAP_EXTENT, MAP_EXTENT)

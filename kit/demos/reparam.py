@@ -28,15 +28,18 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 from torch.distributions import Normal
 
-from kit.demos.common import as_choice, as_float, as_int
+from kit.demos.common import as_choice, as_float, as_int, new_figure
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 
 MU_RANGE = (-3.0, 3.0)
 SIGMA_RANGE = (0.1, 3.0)
@@ -112,7 +115,7 @@ def estimate_gradients(
 
 
 def _histogram_figure(est: GradientEstimates, f_name: str, n: int) -> Figure:
-    fig = Figure(figsize=(7.5, 3.6), layout="constrained")
+    fig = new_figure(figsize=(7.5, 3.6), layout="constrained")
     ax = fig.add_subplot()
     both = np.concatenate([est.pathwise, est.score])
     lo, hi = np.percentile(both, [0.5, 99.5])  # clip the score estimator's long tails
@@ -124,7 +127,8 @@ def _histogram_figure(est: GradientEstimates, f_name: str, n: int) -> Figure:
         (est.score, "score function (REINFORCE)", "tab:orange"),
         (est.pathwise, "pathwise (reparameterized)", "tab:blue"),
     ):
-        ax.hist(np.clip(values, lo, hi), bins=bins, alpha=0.6, color=color, label=label)
+        counts, _ = np.histogram(np.clip(values, lo, hi), bins=bins)
+        ax.stairs(counts, bins, fill=True, alpha=0.6, color=color, label=label)  # one artist
     ax.axvline(est.true, color="black", lw=2, label=f"true gradient = {est.true:.3f}")
     ax.set_xlabel(f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each")
     ax.set_ylabel(f"count (of {len(est.pathwise)} repeats)")

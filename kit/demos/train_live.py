@@ -26,15 +26,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator
 
 from kit.data import DataUnavailableError, Digits, bundled_test_set, load_mnist
-from kit.demos.common import DemoInputError, as_choice, as_float, as_int, grid_display
+from kit.demos.common import DemoInputError, as_choice, as_float, as_int, grid_display, new_figure
 from kit.demos.registry import DemoSpec
+
+if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
+    from matplotlib.figure import Figure
 from kit.models.config import ModelConfig
 from kit.recipes import TrainConfig
 from kit.train import TrainResult, train_model
@@ -189,6 +191,8 @@ def _smooth(values: list[float], window: int) -> np.ndarray:
 
 
 def loss_figure(kind: str, beta: float, live: _Live, total: int) -> Figure:
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     """Per-step training loss (faint), its moving average, and per-epoch test values (dots)."""
     names = ["mse"] if kind == "ae" else ["recon", "kl"]
     titles = {
@@ -196,7 +200,7 @@ def loss_figure(kind: str, beta: float, live: _Live, total: int) -> Figure:
         "recon": "Reconstruction $E_q[-\\log p(x|z)]$ (nats)",
         "kl": f"KL$(q(z|x)\\,\\|\\,p(z))$ (nats), weight β = {beta:g}",
     }
-    fig = Figure(figsize=(8.0, 3.0), layout="constrained")
+    fig = new_figure(figsize=(8.0, 3.0), layout="constrained")
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     steps = list(live.steps)
     n = len(steps)

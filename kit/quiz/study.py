@@ -13,16 +13,18 @@ import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from kit.demos.registry import all_demos
 from kit.quiz.coverage import CoverageItem, coverage
 from kit.quiz.progress import due_ids, next_due
 from kit.quiz.record import DIFFICULTIES, Question
 from kit.quiz.render import render_markdown
+
+if TYPE_CHECKING:  # matplotlib loads lazily, with the first plot
+    from matplotlib.figure import Figure
 
 RATINGS = ("again", "hard", "good", "easy")
 
@@ -167,6 +169,10 @@ class DemoPreview:
     """The markdown outputs joined, e.g. the demo's summary table."""
 
 
+def _is_figure(value) -> bool:
+    return type(value).__name__ == "Figure" and type(value).__module__.startswith("matplotlib")
+
+
 def run_demo(q: Question) -> DemoPreview:
     """Run ``q.demo`` with ``q.demo_args`` (raises the demo's own ``DemoInputError``)."""
     spec = all_demos()[q.demo]
@@ -175,7 +181,7 @@ def run_demo(q: Question) -> DemoPreview:
     for name, value in outputs.items():
         if isinstance(value, np.ndarray) and value.ndim in (2, 3) and value.shape[0] > 1:
             images.append((value, name.replace("_", " ")))
-        elif isinstance(value, Figure) and figure is None:
+        elif _is_figure(value) and figure is None:
             figure = value
         elif isinstance(value, str) and value.strip():
             texts.append(value)
