@@ -15,6 +15,27 @@ def batch(test_digits):
     return test_digits.as_float(slice(0, 8)), test_digits.labels[:8]
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small tensors: one thread beats two fighting over a busy CPU (restored afterwards)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def nn_classifier(test_digits):
+    """1-nearest-neighbour digit classifier in pixel space, against test digits 0..2999."""
+    ref = test_digits.as_float(slice(0, 3000)).flatten(1)  # (3000, 784)
+    ref_labels = test_digits.labels[:3000]
+
+    def classify(imgs: torch.Tensor) -> torch.Tensor:
+        return ref_labels[torch.cdist(imgs.flatten(1), ref).argmin(dim=1)]
+
+    return classify
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -28,18 +28,6 @@ def images(test_digits):
 
 
 @pytest.fixture(scope="module")
-def nn_classifier(test_digits):
-    """1-nearest-neighbour digit classifier in pixel space, against test digits 0..2999."""
-    ref = test_digits.as_float(slice(0, 3000)).flatten(1)  # (3000, 784)
-    ref_labels = test_digits.labels[:3000]
-
-    def classify(imgs: torch.Tensor) -> torch.Tensor:
-        return ref_labels[torch.cdist(imgs.flatten(1), ref).argmin(dim=1)]
-
-    return classify
-
-
-@pytest.fixture(scope="module")
 def posteriors(images):
     x, _ = images
     with torch.no_grad():

@@ -31,13 +31,7 @@ def _metrics(name: str) -> dict:
     return json.loads((MODELS_DIR / name / "metrics.json").read_text())
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small tensors: one thread is faster than two fighting over a busy CPU (restored after)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
