@@ -21,6 +21,8 @@ TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
 INTRO = """# Latent Lab
 Autoencoders and variational autoencoders on MNIST, live. Every model here was trained by this
 project's own CLI on the real MNIST training set and runs on the CPU in a few milliseconds.
+Preparing for an interview? The **Quiz** tab asks the questions, and every answer comes with
+a button that runs the demo proving it.
 """
 
 #: (tab id, tab label, builder); the ids are stable: question files and links name them
