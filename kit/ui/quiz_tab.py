@@ -99,9 +99,12 @@ def _export_file(name: str, text: str) -> str:
     EXPORT_DIR.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - EXPORT_MAX_AGE_S
     for old in EXPORT_DIR.glob("*/*"):
-        if old.stat().st_mtime < cutoff:
-            old.unlink(missing_ok=True)
-            old.parent.rmdir() if not any(old.parent.iterdir()) else None
+        try:  # another request may be pruning the same files
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+                old.parent.rmdir()  # one file per folder
+        except OSError:
+            pass
     folder = EXPORT_DIR / uuid.uuid4().hex
     folder.mkdir()
     path = folder / name
