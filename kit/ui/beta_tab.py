@@ -15,11 +15,7 @@ from kit.demos.beta import (
     rate_distortion,
 )
 from kit.ui.errors import named_outputs
-
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
+from kit.ui.widgets import LATEX, api_numbers, output_image
 
 INTRO = r"""
 ### β comparison: how much should one nat of code cost?
@@ -42,15 +38,6 @@ one model's average KL (rate) and reconstruction error (distortion) per test dig
 """
 
 
-def _image(label: str, height: int | None = None) -> gr.Image:
-    return gr.Image(label=label, type="numpy", interactive=False, image_mode="L", height=height)
-
-
-def _numbers() -> gr.JSON:
-    with gr.Accordion("Numbers (as the API returns them)", open=False):
-        return gr.JSON(show_label=False)
-
-
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
@@ -69,11 +56,11 @@ def build(demo: gr.Blocks) -> None:
                 random_btn = gr.Button("Random digit")
         with gr.Column(scale=4):
             with gr.Row():
-                images = {"input": _image("Input", height=180)}
+                images = {"input": output_image("Input", height=180)}
                 for name in BETA_MODELS:
-                    images[name] = _image(name.replace("beta-vae-", "β = "), height=180)
+                    images[name] = output_image(name.replace("beta-vae-", "β = "), height=180)
             recon_summary = gr.Markdown()
-            recon_numbers = _numbers()
+            recon_numbers = api_numbers()
 
     gr.Markdown(TRAVERSAL_INTRO, latex_delimiters=LATEX)
     with gr.Row():
@@ -82,17 +69,17 @@ def build(demo: gr.Blocks) -> None:
         traverse_btn = gr.Button("Traverse", variant="primary")
     traversal_plot = gr.Plot(show_label=False)
     traversal_summary = gr.Markdown()
-    traversal_numbers = _numbers()
+    traversal_numbers = api_numbers()
 
     gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
     with gr.Row():
         rd_plot = gr.Plot(show_label=False, scale=1)
         with gr.Column(scale=1):
             rd_table = gr.Markdown()
-    rd_numbers = _numbers()
+    rd_numbers = api_numbers()
     kl_plot = gr.Plot(show_label=False)
     kl_summary = gr.Markdown()
-    kl_numbers = _numbers()
+    kl_numbers = api_numbers()
 
     # wiring: each main event under the DemoSpec's api_name; refreshes stay out of the API
     fn, outs = named_outputs(

@@ -14,11 +14,7 @@ from kit.demos.generate import (
     style_sliders,
 )
 from kit.ui.errors import named_outputs
-
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
+from kit.ui.widgets import LATEX, api_numbers, output_image
 
 INTRO = r"""
 ### Generate a digit: the label picks the digit, z picks the handwriting
@@ -32,10 +28,6 @@ STYLE_INTRO = r"""
 **Style sliders.** Set $z = (z_1, z_2)$ yourself. The left image is your chosen digit at that
 $z$; the row is the same $z$ with every label.
 """
-
-
-def _image(label: str, height: int | None = None) -> gr.Image:
-    return gr.Image(label=label, type="numpy", interactive=False, image_mode="L", height=height)
 
 
 def _digit_only(digit, z1, z2) -> dict:
@@ -60,13 +52,12 @@ def build(demo: gr.Blocks) -> None:
                 generate_btn = gr.Button("Generate", variant="primary")
                 same_style_btn = gr.Button("Same style, every digit")
         with gr.Column(scale=2):
-            samples = _image("Samples (seed decides ε; same seed, same grid)")
+            samples = output_image("Samples (seed decides ε; same seed, same grid)")
             samples_summary = gr.Markdown(latex_delimiters=LATEX)
-            with gr.Accordion("Numbers (as the API returns them)", open=False):
-                samples_numbers = gr.JSON(show_label=False)
+            samples_numbers = api_numbers()
 
     gr.Markdown("#### Same style, every digit")
-    row = _image("One z, labels 0 to 9")
+    row = output_image("One z, labels 0 to 9")
     row_summary = gr.Markdown(latex_delimiters=LATEX)
 
     gr.Markdown(STYLE_INTRO, latex_delimiters=LATEX)
@@ -75,7 +66,7 @@ def build(demo: gr.Blocks) -> None:
             z1 = gr.Slider(*STYLE_RANGE, value=0.0, step=0.05, label="z₁")
             z2 = gr.Slider(*STYLE_RANGE, value=0.0, step=0.05, label="z₂")
         with gr.Column(scale=1, min_width=240):
-            digit_image = _image("Your digit at (z₁, z₂)", height=224)
+            digit_image = output_image("Your digit at (z₁, z₂)", height=224)
 
     # wiring: each main event under the DemoSpec's api_name; live refreshes stay out of the API
     fn, outs = named_outputs(

@@ -18,11 +18,7 @@ from kit.demos.latent import (
     show_scatter,
 )
 from kit.ui.errors import named_outputs, user_errors
-
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
+from kit.ui.widgets import LATEX, api_numbers, output_image
 
 INTRO = r"""
 ### Latent space: where do the digits land?
@@ -61,25 +57,6 @@ one abrupt step, as when the line crosses a gap or another digit's region.
 """
 
 
-def _image(
-    label: str, height: int | None = None, mode: str = "L", fmt: str = "webp", **kw
-) -> gr.Image:
-    return gr.Image(
-        label=label,
-        type="numpy",
-        interactive=False,
-        image_mode=mode,
-        height=height,
-        format=fmt,
-        **kw,
-    )
-
-
-def _numbers() -> gr.JSON:
-    with gr.Accordion("Numbers (as the API returns them)", open=False):
-        return gr.JSON(show_label=False)
-
-
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
@@ -89,7 +66,7 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
     scatter_plot = gr.Plot(show_label=False)
     scatter_summary = gr.Markdown(latex_delimiters=LATEX)
-    scatter_numbers = _numbers()
+    scatter_numbers = api_numbers()
 
     gr.Markdown(GRID_INTRO, latex_delimiters=LATEX)
     with gr.Row():
@@ -98,24 +75,24 @@ def build(demo: gr.Blocks) -> None:
             grid_n = gr.Slider(*GRID_SIZE, value=15, step=1, label="Grid size n")
             grid_btn = gr.Button("Decode the grid", variant="primary")
             grid_summary = gr.Markdown(latex_delimiters=LATEX)
-            grid_numbers = _numbers()
+            grid_numbers = api_numbers()
         with gr.Column(scale=3):
-            grid_image = _image("VAE-2 decoder over the lattice")
+            grid_image = output_image("VAE-2 decoder over the lattice")
 
     gr.Markdown(POINT_INTRO, latex_delimiters=LATEX)
     with gr.Row():
         with gr.Column(scale=3):
-            point_map = _image(
-                "VAE-2 codes of the test digits: click a point", mode="RGB", fmt="png"
+            point_map = output_image(
+                "VAE-2 codes of the test digits: click a point", image_mode="RGB", format="png"
             )
         with gr.Column(scale=2, min_width=280):
             with gr.Row():
                 z1 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₁")
                 z2 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₂")
             decode_btn = gr.Button("Decode", variant="primary")
-            point_digit = _image("Decoded digit (28×28)", height=280)
+            point_digit = output_image("Decoded digit (28×28)", height=280)
             point_summary = gr.Markdown(latex_delimiters=LATEX)
-            point_numbers = _numbers()
+            point_numbers = api_numbers()
 
     gr.Markdown(PATH_INTRO, latex_delimiters=LATEX)
     with gr.Row():
@@ -129,15 +106,15 @@ def build(demo: gr.Blocks) -> None:
             steps = gr.Slider(*STEPS_RANGE, value=10, step=1, label="Frames")
             path_btn = gr.Button("Interpolate", variant="primary")
             with gr.Row():
-                input_a = _image("Digit a", height=112, min_width=100)
-                input_b = _image("Digit b", height=112, min_width=100)
+                input_a = output_image("Digit a", height=112, min_width=100)
+                input_b = output_image("Digit b", height=112, min_width=100)
         with gr.Column(scale=3):
             gr.Markdown("**AE-2**: the straight line between the two codes, decoded")
-            ae_path = _image("AE-2 path", show_label=False)
+            ae_path = output_image("AE-2 path", show_label=False)
             gr.Markdown("**VAE-2**: the straight line between the two posterior means, decoded")
-            vae_path = _image("VAE-2 path", show_label=False)
+            vae_path = output_image("VAE-2 path", show_label=False)
             path_summary = gr.Markdown(latex_delimiters=LATEX)
-            path_numbers = _numbers()
+            path_numbers = api_numbers()
 
     # wiring: each main event under its DemoSpec's api_name; refreshes stay out of the API
     fn, outs = named_outputs(

@@ -47,6 +47,7 @@ from kit.quiz.study import (
 )
 from kit.ui.errors import user_errors
 from kit.ui.links import DemoLink, demo_links, linked_components
+from kit.ui.widgets import LATEX
 
 INTRO = r"""
 ### Quiz: interview questions, each answer backed by a live demo
@@ -58,10 +59,6 @@ a timer, hints one at a time, a rubric and notes, and a summary to download. Eve
 $\log p(x) \ge \mathbb{E}_{q}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z))$.
 """
 
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
 # BrowserState encrypts what it stores with this secret; a fixed one lets progress survive a
 # server restart. It guards nothing secret (the visitor's own study record, in their browser).
 STATE_SECRET = os.environ.get("LATENT_LAB_STATE_SECRET", "latent-lab-quiz-progress-v1")

@@ -13,6 +13,7 @@ from kit.demos.reconstruction import (
 )
 from kit.preprocess import MAX_UPLOAD_BYTES
 from kit.ui.errors import named_outputs
+from kit.ui.widgets import output_image
 
 INTRO = r"""
 ### Reconstruction: how much survives the bottleneck?
@@ -72,9 +73,7 @@ def build(demo: gr.Blocks) -> None:
         with gr.Column(scale=2):
             with gr.Row():
                 images = {
-                    key: gr.Image(
-                        label=label, type="numpy", interactive=False, height=200, image_mode="L"
-                    )
+                    key: output_image(label, height=200)
                     for key, label in [
                         ("input", "Input (28×28)"),
                         ("ae-32", "AE-32"),

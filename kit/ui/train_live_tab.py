@@ -24,6 +24,7 @@ from kit.demos.train_live import (
     runs_table,
 )
 from kit.ui.errors import user_errors
+from kit.ui.widgets import LATEX, output_image
 
 INTRO = r"""
 ### Train live: watch a model learn
@@ -121,10 +122,7 @@ def beta_interactive(kind):
 def build(demo: gr.Blocks) -> None:
     gr.Markdown(
         INTRO,
-        latex_delimiters=[
-            {"left": "$$", "right": "$$", "display": True},
-            {"left": "$", "right": "$", "display": False},
-        ],
+        latex_delimiters=LATEX,
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -167,9 +165,7 @@ def build(demo: gr.Blocks) -> None:
             )
             loss_plot = gr.Plot(label="Training loss", show_label=False)
             images = {
-                key: gr.Image(
-                    label=label, type="numpy", interactive=False, image_mode="L", height=110
-                )
+                key: output_image(label, height=110)
                 for key, label in [
                     ("originals", "8 held-out test digits"),
                     ("before", "Before: reconstructions by the untrained model"),

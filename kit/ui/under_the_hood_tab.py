@@ -18,11 +18,7 @@ from kit.demos.reparam import (
 )
 from kit.demos.vae_vs_gan import MAX_SHOWN, vae_vs_gan
 from kit.ui.errors import named_outputs
-
-LATEX = [
-    {"left": "$$", "right": "$$", "display": True},
-    {"left": "$", "right": "$", "display": False},
-]
+from kit.ui.widgets import LATEX, api_numbers, output_image
 
 INTRO = r"""
 ### Under the hood: four interview answers, each shown live
@@ -66,15 +62,6 @@ points of each model.
 """
 
 
-def _image(label: str, height: int | None = None) -> gr.Image:
-    return gr.Image(label=label, type="numpy", interactive=False, image_mode="L", height=height)
-
-
-def _numbers() -> gr.JSON:
-    with gr.Accordion("Numbers (as the API returns them)", open=False):
-        return gr.JSON(show_label=False)
-
-
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
@@ -97,7 +84,7 @@ def build(demo: gr.Blocks) -> None:
             with gr.Column(scale=2):
                 reparam_plot = gr.Plot(show_label=False)
                 reparam_summary = gr.Markdown(latex_delimiters=LATEX)
-                reparam_numbers = _numbers()
+                reparam_numbers = api_numbers()
         gr.Markdown(NO_PATH_INTRO, latex_delimiters=LATEX)
         with gr.Row():
             with gr.Column(scale=1, min_width=280):
@@ -107,7 +94,7 @@ def build(demo: gr.Blocks) -> None:
                 no_path_btn = gr.Button("Call backward()", variant="primary")
             with gr.Column(scale=2):
                 no_path_summary = gr.Markdown()
-                no_path_numbers = _numbers()
+                no_path_numbers = api_numbers()
 
     with gr.Accordion("2 · ELBO vs log-likelihood", open=False) as elbo_section:
         gr.Markdown(ELBO_INTRO, latex_delimiters=LATEX)
@@ -122,11 +109,11 @@ def build(demo: gr.Blocks) -> None:
                 )
                 elbo_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 elbo_btn = gr.Button("Compute the bounds", variant="primary")
-                elbo_input = _image("The digit", height=200)
+                elbo_input = output_image("The digit", height=200)
             with gr.Column(scale=2):
                 elbo_plot = gr.Plot(show_label=False)
                 elbo_summary = gr.Markdown(latex_delimiters=LATEX)
-                elbo_numbers = _numbers()
+                elbo_numbers = api_numbers()
 
     with gr.Accordion("3 · Posterior collapse", open=False) as collapse_section:
         gr.Markdown(COLLAPSE_INTRO, latex_delimiters=LATEX)
@@ -135,7 +122,7 @@ def build(demo: gr.Blocks) -> None:
         )
         collapse_plot = gr.Plot(show_label=False)
         collapse_summary = gr.Markdown(latex_delimiters=LATEX)
-        collapse_numbers = _numbers()
+        collapse_numbers = api_numbers()
 
     with gr.Accordion("4 · VAE vs GAN samples", open=False) as gan_section:
         gr.Markdown(GAN_INTRO, latex_delimiters=LATEX)
@@ -145,14 +132,16 @@ def build(demo: gr.Blocks) -> None:
             gan_btn = gr.Button("New samples", variant="primary")
         with gr.Row():
             gan_images = {
-                "vae_samples": _image("VAE-2 samples"),
-                "gan_samples": _image("GAN samples"),
-                "real_digits": _image("Real test digits"),
+                "vae_samples": output_image("VAE-2 samples"),
+                "gan_samples": output_image("GAN samples"),
+                "real_digits": output_image("Real test digits"),
             }
-        gan_images["vae_interpolation"] = _image("VAE-2: straight line between two z")
-        gan_images["gan_interpolation"] = _image("GAN: straight line between two noise vectors")
+        gan_images["vae_interpolation"] = output_image("VAE-2: straight line between two z")
+        gan_images["gan_interpolation"] = output_image(
+            "GAN: straight line between two noise vectors"
+        )
         gan_summary = gr.Markdown(latex_delimiters=LATEX)
-        gan_numbers = _numbers()
+        gan_numbers = api_numbers()
 
     # wiring: each main event under the DemoSpec's api_name; refreshes stay out of the API
     fn, outs = named_outputs(
