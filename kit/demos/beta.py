@@ -23,7 +23,6 @@ kl_per_dim, active_units) and ``history.json`` (test_recon and test_kl after eve
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -48,7 +47,7 @@ from kit.demos.registry import DemoSpec
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
 from kit.losses import bce_reconstruction
-from kit.models import CheckpointError, default_models_dir
+from kit.models import CheckpointError, read_training_record
 
 BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 ACTIVE_KL = 0.01  # nats: a dimension whose test-set KL_j is below this carries ~nothing
@@ -97,31 +96,12 @@ class BetaMetrics:
         return self.recon + self.beta * self.kl
 
 
-def _read_json(path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(
-            f"{path}: file is missing; rebuild it with: python -m kit.train --model {path.parent.name}"
-        ) from None
-    except (ValueError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
-
-
 @lru_cache(maxsize=8)
 def load_metrics(name: str) -> BetaMetrics:
     """The test-set numbers of a finished β-VAE checkpoint (cached; raises ``CheckpointError``)."""
-    folder = default_models_dir() / name
-    if not (folder / "model.safetensors").is_file():
-        raise CheckpointError(
-            f"{folder / 'model.safetensors'}: file is missing (not trained yet?); "
-            f"rebuild it with: python -m kit.train --model {name}"
-        )
-    metrics = _read_json(folder / "metrics.json")
-    history = _read_json(folder / "history.json")
+    folder, metrics, rows = read_training_record(name)
     try:
         test = metrics["test"]
-        rows = sorted(history, key=lambda h: h["epoch"])
         return BetaMetrics(
             name=name,
             beta=float(metrics["model_config"]["beta"]),

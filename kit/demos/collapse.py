@@ -17,7 +17,6 @@ per epoch with "epoch" and "test_kl_per_dim"), which ``kit.train`` wrote on the 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -29,7 +28,7 @@ from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
-from kit.models import CheckpointError, default_models_dir
+from kit.models import CheckpointError, read_training_record
 
 BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 COLLAPSE_THRESHOLD = 0.01  # nats: a dimension with average KL below this carries ~nothing
@@ -72,33 +71,14 @@ class KLRecord:
         return out
 
 
-def _read_json(path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(
-            f"{path}: file is missing; rebuild it with: python -m kit.train --model {path.parent.name}"
-        ) from None
-    except (ValueError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
-
-
 @lru_cache(maxsize=16)
 def load_kl_record(name: str) -> KLRecord:
     """The KL numbers of a finished checkpoint (cached; raises ``CheckpointError``)."""
-    folder = default_models_dir() / name
-    if not (folder / "model.safetensors").is_file():
-        raise CheckpointError(
-            f"{folder / 'model.safetensors'}: file is missing (not trained yet?); "
-            f"rebuild it with: python -m kit.train --model {name}"
-        )
-    metrics = _read_json(folder / "metrics.json")
-    history = _read_json(folder / "history.json")
+    folder, metrics, rows = read_training_record(name)
     try:
         test = metrics["test"]
         kl = np.asarray(test["kl_per_dim"], dtype=float)  # (d,)
         beta = float(metrics["model_config"]["beta"])
-        rows = sorted(history, key=lambda h: h["epoch"])
         epochs = np.array([int(h["epoch"]) for h in rows])  # (E,)
         kl_hist = np.array([h["test_kl_per_dim"] for h in rows], dtype=float)  # (E, d)
         active = int(test["active_units"])

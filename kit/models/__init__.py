@@ -33,6 +33,7 @@ __all__ = [
     "build_model",
     "default_models_dir",
     "load_pretrained",
+    "read_training_record",
 ]
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -92,6 +93,34 @@ def read_config(folder: Path) -> ModelConfig:
         raise CheckpointError(
             f"{path}: not a valid model config ({err}); {_rebuild_hint(folder)}"
         ) from None
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file is missing; {_rebuild_hint(path.parent)}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path}: not valid JSON ({err})") from None
+
+
+def read_training_record(name: str) -> tuple[Path, dict, list[dict]]:
+    """A finished checkpoint's ``(folder, metrics, history)``: ``metrics.json`` as a dict and
+    ``history.json``'s per-epoch rows sorted by epoch. Raises ``CheckpointError`` when the
+    weights, or either file, are missing or not JSON (the callers check the keys they need)."""
+    folder = default_models_dir() / name
+    if not (folder / "model.safetensors").is_file():
+        raise CheckpointError(
+            f"{folder / 'model.safetensors'}: file is missing (not trained yet?); "
+            f"{_rebuild_hint(folder)}"
+        )
+    metrics = _read_json(folder / "metrics.json")
+    history = _read_json(folder / "history.json")
+    try:
+        rows = sorted(history, key=lambda h: h["epoch"])
+    except (KeyError, TypeError) as err:
+        raise CheckpointError(f"{folder / 'history.json'}: rows lack an epoch ({err!r})") from None
+    return folder, metrics, rows
 
 
 def load_pretrained(name: str | Path, models_dir: str | Path | None = None, device: str = "cpu"):
