@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from kit.demos import latent
-from kit.demos.common import DemoInputError, get_model, grid_display
+from kit.demos.common import DemoInputError, get_model, grid_display, to_display
 from kit.demos.common import test_digit as load_digit
 from kit.demos.registry import all_demos
 from kit.ui import latent_tab
@@ -56,7 +56,7 @@ def test_grid_decodes_the_lattice_smoothly():
     assert grid.shape == (15 * (28 * 2 + 1) + 1,) * 2  # 15 cells of 28 x 2 pixels + 1 of padding
     with torch.no_grad():
         corner = get_model("vae-2").decode(torch.tensor([[-3.0, 3.0]]))  # top-left cell
-    assert np.array_equal(grid, latent.tile_display(latent.decode_lattice(3.0, 15), 15, 2))
+    assert np.array_equal(grid, grid_display(latent.decode_lattice(3.0, 15), 15, 2))
     assert np.array_equal(grid[1:57, 1:57], grid_display(corner, nrow=1, scale=2)[1:57, 1:57])
     # lesson: the decoder is smooth, neighbouring lattice cells are far closer than random ones
     imgs = latent.decode_lattice(3.0, 15).view(15, 15, -1)
@@ -67,12 +67,25 @@ def test_grid_decodes_the_lattice_smoothly():
     assert out["numbers"]["prior_mass_inside"] == pytest.approx(0.9946, abs=1e-3)
 
 
-def test_tile_display_matches_grid_display():
+def _grid_by_loop(images, nrow, scale, pad):
+    """Reference: paste each upscaled cell in turn (what grid_display computes by reshaping)."""
+    a = images.reshape(-1, 28, 28)
+    rows = -(-len(a) // nrow)
+    cell = 28 * scale + pad
+    out = np.full((rows * cell + pad, nrow * cell + pad), 128, dtype=np.uint8)
+    for i, img in enumerate(a):
+        r, c = divmod(i, nrow)
+        y, x = pad + r * cell, pad + c * cell
+        out[y : y + 28 * scale, x : x + 28 * scale] = to_display(img, scale)
+    return out
+
+
+def test_grid_display_matches_a_cell_by_cell_reference():
     images = torch.rand(7, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     for nrow, scale, pad in [(3, 2, 1), (7, 1, 2), (4, 3, 0)]:
         assert np.array_equal(
-            latent.tile_display(images, nrow, scale, pad),
             grid_display(images, nrow, scale, pad),
+            _grid_by_loop(images, nrow, scale, pad),
         )
 
 

@@ -274,25 +274,6 @@ def lattice(r: float, n: int) -> torch.Tensor:
     return torch.stack([cols.reshape(-1), rows.reshape(-1)], dim=1)  # (n * n, 2) as (z1, z2)
 
 
-def tile_display(images, nrow: int, scale: int = 3, pad: int = 1) -> np.ndarray:
-    """``kit.demos.common.grid_display`` without the per-image Python loop (same picture).
-
-    Images (N, [1,] 28, 28) in [0, 1] -> uint8, ``nrow`` per row, ``pad`` grey pixels between;
-    used for the up-to-625-cell lattice, where the loop would cost ~30 ms.
-    """
-    a = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    a = a.reshape(-1, a.shape[-2], a.shape[-1])  # (N, h, w)
-    n, h, w = a.shape
-    rows = -(-n // nrow)
-    cell_h, cell_w = h * scale + pad, w * scale + pad
-    cells = np.full((rows * nrow, cell_h, cell_w), 128, dtype=np.uint8)  # grey, pad on top/left
-    pixels = np.clip(a * 255.0 + 0.5, 0, 255).astype(np.uint8)  # (N, h, w) as in to_display
-    cells[:n, pad:, pad:] = pixels.repeat(scale, axis=1).repeat(scale, axis=2)
-    out = cells.reshape(rows, nrow, cell_h, cell_w).transpose(0, 2, 1, 3)  # (rows, ch, nrow, cw)
-    out = out.reshape(rows * cell_h, nrow * cell_w)
-    return np.pad(out, ((0, pad), (0, pad)), constant_values=128)  # the bottom and right pad
-
-
 @torch.no_grad()
 def decode_lattice(r: float, n: int) -> torch.Tensor:
     """VAE-2 decodes every lattice point in one batch: (n * n, 2) -> (n * n, 1, 28, 28)."""
@@ -312,7 +293,7 @@ def latent_grid(r: float = 3.0, n: int = 15) -> dict:
         f"$\\mathcal{{N}}(0, I)$ puts {prior_inside:.1%} of its samples inside this square."
     )
     return {
-        "grid": tile_display(images, nrow=n, scale=scale),
+        "grid": grid_display(images, nrow=n, scale=scale),
         "summary": summary,
         "numbers": {"r": r, "n": n, "spacing": 2 * r / (n - 1), "prior_mass_inside": prior_inside},
     }
