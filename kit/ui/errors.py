@@ -16,6 +16,12 @@ from kit.preprocess import BlankImageError, UnreadableImageError
 log = logging.getLogger("latent_lab")
 
 
+def _sentence(err: Exception) -> str:
+    """The kit's lower-case error message as a sentence: capitalised, with a full stop."""
+    text = str(err)
+    return f"{text[:1].upper()}{text[1:]}."
+
+
 def user_errors(fn):
     """Wrap a handler so that bad input or a broken checkpoint shows a toast, not a trace."""
 
@@ -28,13 +34,9 @@ def user_errors(fn):
         except BlankImageError as err:
             raise gr.Error(f"Nothing to read: {err}.", title="Empty drawing") from None
         except UnreadableImageError as err:
-            raise gr.Error(
-                f"{str(err)[:1].upper()}{str(err)[1:]}.", title="Can't use that file"
-            ) from None
+            raise gr.Error(_sentence(err), title="Can't use that file") from None
         except DemoInputError as err:
-            raise gr.Error(
-                f"{str(err)[:1].upper()}{str(err)[1:]}.", title="Check the input"
-            ) from None
+            raise gr.Error(_sentence(err), title="Check the input") from None
         except CheckpointError as err:
             log.error("checkpoint problem: %s", err)
             where = re.sub(r"(?<![\w.])/\S*/(?=[\w.-]+/[\w.-]+\.\w+)", "", str(err))
