@@ -39,7 +39,6 @@ with gr.Blocks() as demo:
     gr.Markdown("bare")
 demo.launch()
 """
-NO_TARGET = {"train_live.run"}
 
 
 def bench_inputs(tmp: Path) -> dict[str, dict]:
@@ -78,14 +77,14 @@ def bench_demos(runs: int) -> bool:
     inputs = bench_inputs(Path(tmp.name))
     demos = sorted(all_demos().items())
     for demo_id, spec in demos:  # warm every cache first, as a running server would be
-        if demo_id not in NO_TARGET:
+        if not spec.trains:
             spec.run(**inputs.get(demo_id, {}))
     gc.collect()
     gc.freeze()  # as kit.ui.server.serve does before the app starts serving
     ok = True
     print(f"{'demo':38s} {'p50 ms':>8s} {'p95 ms':>8s} {'target':>7s}      draw ms")
     for demo_id, spec in demos:
-        n = 3 if demo_id in NO_TARGET else runs
+        n = 3 if spec.trains else runs
         args = inputs.get(demo_id, {})
         out = spec.run(**args)
         spec.run(**args)
@@ -95,12 +94,12 @@ def bench_demos(runs: int) -> bool:
             out = spec.run(**args)
             times.append((time.perf_counter() - t) * 1000)
         plots = any(isinstance(v, Figure) for v in out.values())
-        target = None if demo_id in NO_TARGET else (250 if plots else 50)
+        target = None if spec.trains else (250 if plots else 50)
         p50, p95 = statistics.median(times), percentile(times, 95)
         verdict = "" if target is None else ("PASS" if p95 <= target else "FAIL")
         ok &= verdict != "FAIL"
         draw = ""
-        if plots and demo_id not in NO_TARGET:  # what gr.Plot adds when nothing is cached
+        if plots and not spec.trains:  # what gr.Plot adds when nothing is cached
             draws = []
             for _ in range(max(3, n // 5)):
                 figs = [v for v in spec.run(**args).values() if isinstance(v, Figure)]

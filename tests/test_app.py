@@ -101,3 +101,7 @@ def test_digit_colours_are_matplotlibs_tab10():
     from kit.demos.latent import TAB10
 
     np.testing.assert_allclose(TAB10, np.asarray(colormaps["tab10"].colors), atol=1e-3)
+
+
+def test_only_the_training_demo_is_marked_as_training():
+    assert {s.id for s in all_demos().values() if s.trains} == {"train_live.run"}

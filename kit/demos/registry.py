@@ -28,6 +28,9 @@ class DemoSpec:
     """Argument names and default values; a preset may override any of them."""
     summary: str = ""
     """One line on what the demo shows."""
+    trains: bool = False
+    """True when it trains a model (seconds, not milliseconds): the quiz only sets it up in
+    its tab, and the latency benchmark reports it without a target."""
 
     def run(self, **preset) -> dict:
         unknown = set(preset) - set(self.defaults)

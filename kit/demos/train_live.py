@@ -532,5 +532,6 @@ DEMOS = [
         fn=train_to_end,
         defaults={"kind": "vae", "beta": 1.0, "latent_dim": 2, "epochs": 1, "max_steps": 60},
         summary="Train a small AE/VAE/CVAE for a few steps: loss curve, before/after reconstructions.",
+        trains=True,
     ),
 ]

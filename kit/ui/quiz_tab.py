@@ -64,7 +64,6 @@ $\log p(x) \ge \mathbb{E}_{q}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z
 STATE_SECRET = os.environ.get("LATENT_LAB_STATE_SECRET", "latent-lab-quiz-progress-v1")
 STORAGE_KEY = "latent-lab-quiz-progress"
 EXPORT_DIR = Path(tempfile.gettempdir()) / "latent-lab-exports"
-RUN_IN_ITS_TAB = {"train_live.run"}  # too slow to run inline: the quiz only sets it up
 EXPORT_MAX_AGE_S = 600  # exported files are written here and pruned after ten minutes
 # the interview question is read from a shared screen: large type (passed to launch(css=...))
 CSS = "#interview-stage { font-size: 1.25rem; line-height: 1.5; }"
@@ -349,7 +348,7 @@ def demo_updates(q: Question, links: dict[str, DemoLink], switch: bool) -> dict:
 
     Keys are strings for the inline area ("inline_*", "tab") and components for the tab.
     """
-    if q.demo in RUN_IN_ITS_TAB:  # a training run: set it up, let the learner press Train
+    if all_demos()[q.demo].trains:  # too slow inline: set it up, the learner presses Train
         return _set_up_only(q, links, switch)
     preview = run_demo(q)
     out: dict = {
