@@ -1,8 +1,11 @@
-"""Pieces every tab builds the same way: LaTeX delimiters, output images, the API-numbers box."""
+"""Pieces every tab builds the same way: LaTeX delimiters, output images, the API-numbers box,
+and the input widget of a demo parameter, built from its spec."""
 
 from __future__ import annotations
 
 import gradio as gr
+
+from kit.demos.spec import MAX_TEXT, DemoSpec, Param
 
 #: KaTeX delimiters for every ``gr.Markdown`` that holds math: $$display$$ and $inline$
 LATEX = [
@@ -29,3 +32,44 @@ def api_numbers() -> gr.JSON:
     """A closed accordion showing the demo's "numbers" output, as the API returns it."""
     with gr.Accordion("Numbers (as the API returns them)", open=False):
         return gr.JSON(show_label=False)
+
+
+def param_input(p: Param, **overrides) -> gr.components.Component:
+    """The input widget for one demo parameter, built from its spec (label, range, default).
+
+    Numbers with both bounds become sliders unless the spec asks for a box (``control="number"``);
+    an int with ``choices`` becomes a menu whose values are ints, so a preset of 7 and the menu's
+    "7" are the same value; choices become a dropdown or radio.
+    """
+    common = {"label": p.label, "info": p.help or None, "value": p.default}
+    if p.kind in ("int", "float") and p.choices:
+        choices = [(str(c), c) for c in p.choices]
+        return gr.Dropdown(choices, **{**common, **overrides})
+    if p.kind in ("int", "float"):
+        step = p.step if p.step is not None else (1 if p.kind == "int" else None)
+        bounded = p.minimum is not None and p.maximum is not None
+        if bounded and p.control != "number":
+            return gr.Slider(p.minimum, p.maximum, step=step, **{**common, **overrides})
+        return gr.Number(
+            minimum=p.minimum,
+            maximum=p.maximum,
+            step=step,
+            precision=0 if p.kind == "int" else None,
+            **{**common, **overrides},
+        )
+    if p.kind == "choice":
+        cls = gr.Radio if p.control == "radio" else gr.Dropdown
+        return cls(list(p.choices), **{**common, **overrides})
+    if p.kind == "bool":
+        return gr.Checkbox(**{**common, **overrides})
+    if p.kind == "text":
+        return gr.Textbox(max_length=MAX_TEXT, **{**common, **overrides})
+    raise ValueError(f"{p.name}: a {p.kind} input is built by its tab (sketchpad, upload)")
+
+
+def param_inputs(spec: DemoSpec, **per_param) -> dict[str, gr.components.Component]:
+    """Widgets for every presettable parameter of ``spec``, by name; ``per_param`` maps a name
+    to overrides for its widget (e.g. ``steps={"scale": 0}``)."""
+    return {
+        p.name: param_input(p, **per_param.get(p.name, {})) for p in spec.params if p.presettable
+    }
