@@ -76,6 +76,9 @@ class Param:
         """Whether a question file or a deep link may set this parameter."""
         return self.kind in PRESETTABLE_KINDS
 
+    def _fmt(self, x: float) -> str:
+        return str(int(x)) if self.kind == "int" or float(x).is_integer() else f"{x:g}"
+
     def accepts(self) -> str:
         """What the parameter accepts, in words, e.g. "a whole number from 0 to 9999"."""
         if self.kind in ("int", "float"):
@@ -83,9 +86,9 @@ class Param:
             if self.choices:
                 text = f"one of {', '.join(str(c) for c in self.choices)}"
             elif self.minimum is not None and self.maximum is not None:
-                text = f"{noun} from {self.minimum:g} to {self.maximum:g}"
+                text = f"{noun} from {self._fmt(self.minimum)} to {self._fmt(self.maximum)}"
             elif self.minimum is not None:
-                text = f"{noun} of at least {self.minimum:g}"
+                text = f"{noun} of at least {self._fmt(self.minimum)}"
             else:
                 text = noun
         elif self.kind == "choice":

@@ -68,7 +68,7 @@ def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
     every = {id(c): c for link in links.values() for c in link.components()}
     card = [study.current, study.front, study.due, study.stats]
 
-    def on_load(stored, *first_values, request: gr.Request):
+    def on_load(request: gr.Request, stored, *first_values):
         query = dict(request.query_params) if request is not None else {}
         if "demo" in query:
             try:

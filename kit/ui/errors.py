@@ -44,11 +44,15 @@ def user_errors(fn):
         except gr.Error:
             raise
         except BlankImageError as err:
-            raise gr.Error(f"Nothing to read: {err}.", title="Empty drawing") from None
+            raise gr.Error(
+                f"Nothing to read: {err}.", title="Empty drawing", print_exception=False
+            ) from None
         except UnreadableImageError as err:
-            raise gr.Error(_sentence(err), title="Can't use that file") from None
+            raise gr.Error(
+                _sentence(err), title="Can't use that file", print_exception=False
+            ) from None
         except DemoInputError as err:
-            raise gr.Error(_sentence(err), title="Check the input") from None
+            raise gr.Error(_sentence(err), title="Check the input", print_exception=False) from None
         except CheckpointError as err:
             log.error("checkpoint problem: %s", err)
             where = re.sub(r"(?<![\w.])/\S*/(?=[\w.-]+/[\w.-]+\.\w+)", "", str(err))

@@ -34,6 +34,47 @@ def api_numbers() -> gr.JSON:
         return gr.JSON(show_label=False)
 
 
+# Gradio "template" components (the mechanism behind gr.ClearButton): the same widget in the
+# page, plus the parameter's help and range in the API schema, which view_api() prints.
+
+
+class _SpecSlider(gr.Slider):
+    is_template = True
+    api_help = ""
+
+    def api_info_as_input(self) -> dict:
+        return {**super().api_info_as_input(), "additional_description": self.api_help}
+
+
+class _SpecNumber(gr.Number):
+    is_template = True
+    api_help = ""
+
+    def api_info_as_input(self) -> dict:
+        return {**super().api_info_as_input(), "additional_description": self.api_help}
+
+
+class _SpecDropdown(gr.Dropdown):
+    is_template = True
+    api_help = ""
+
+    def api_info_as_input(self) -> dict:
+        return {**super().api_info_as_input(), "additional_description": self.api_help}
+
+
+class _SpecRadio(gr.Radio):
+    is_template = True
+    api_help = ""
+
+    def api_info_as_input(self) -> dict:
+        return {**super().api_info_as_input(), "additional_description": self.api_help}
+
+
+def _with_help(widget, p: Param):
+    widget.api_help = f"{p.label}: {p.accepts()}. {p.help}".strip()
+    return widget
+
+
 def param_input(p: Param, **overrides) -> gr.components.Component:
     """The input widget for one demo parameter, built from its spec (label, range, default).
 
@@ -44,22 +85,24 @@ def param_input(p: Param, **overrides) -> gr.components.Component:
     common = {"label": p.label, "info": p.help or None, "value": p.default}
     if p.kind in ("int", "float") and p.choices:
         choices = [(str(c), c) for c in p.choices]
-        return gr.Dropdown(choices, **{**common, **overrides})
+        return _with_help(_SpecDropdown(choices, **{**common, **overrides}), p)
     if p.kind in ("int", "float"):
         step = p.step if p.step is not None else (1 if p.kind == "int" else None)
         bounded = p.minimum is not None and p.maximum is not None
         if bounded and p.control != "number":
-            return gr.Slider(p.minimum, p.maximum, step=step, **{**common, **overrides})
-        return gr.Number(
-            minimum=p.minimum,
-            maximum=p.maximum,
-            step=step,
-            precision=0 if p.kind == "int" else None,
-            **{**common, **overrides},
-        )
+            widget = _SpecSlider(p.minimum, p.maximum, step=step, **{**common, **overrides})
+        else:
+            widget = _SpecNumber(
+                minimum=p.minimum,
+                maximum=p.maximum,
+                step=step,
+                precision=0 if p.kind == "int" else None,
+                **{**common, **overrides},
+            )
+        return _with_help(widget, p)
     if p.kind == "choice":
-        cls = gr.Radio if p.control == "radio" else gr.Dropdown
-        return cls(list(p.choices), **{**common, **overrides})
+        cls = _SpecRadio if p.control == "radio" else _SpecDropdown
+        return _with_help(cls(list(p.choices), **{**common, **overrides}), p)
     if p.kind == "bool":
         return gr.Checkbox(**{**common, **overrides})
     if p.kind == "text":
