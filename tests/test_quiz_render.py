@@ -181,16 +181,20 @@ def test_new_fields_of_the_xss_fixture_render_dead_on_the_card_and_in_anki():
 
     (q,) = load_bank([FIXTURES / "xss"]).questions
     assert q.levels and q.red_flags and q.follow_up_answers and q.evidence  # all hostile
-    rows = list(csv.reader(io.StringIO("\n".join(to_anki_csv([q]).split("\n")[3:]))))
-    for html in (answer_html(q), coverage_html(q, "nothing"), *rows[0][:2]):
+    (row,) = _anki_rows([q])
+    for html in (answer_html(q), coverage_html(q, "nothing"), row[0], row[1]):
         assert live_markup(html) == [], html
         assert "<script" not in html and "<iframe" not in html
 
 
+def _anki_rows(questions) -> list[list[str]]:
+    """The CSV rows of an Anki export, after its header lines."""
+    return list(csv.reader(io.StringIO("\n".join(to_anki_csv(questions).split("\n")[3:]))))
+
+
 def test_anki_back_has_the_new_fields():
-    front, back = list(csv.reader(io.StringIO("\n".join(to_anki_csv([_valid()]).split("\n")[3:]))))[
-        0
-    ][:2]
+    (row,) = _anki_rows([_valid()])
+    front, back = row[0], row[1]
     assert "8 min · research scientist, research engineer" in front
     assert "<strong>[must]</strong> Gradients flow through mu and sigma" in back
     assert "<h4>Levels</h4>" in back and "<strong>Senior:</strong> derives" in back

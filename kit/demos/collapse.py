@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kit.demos.common import as_choice, new_figure
-from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -185,15 +184,3 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
             for r in records
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.posterior_collapse",
-        tab="under_the_hood",
-        api_name="posterior_collapse",
-        fn=posterior_collapse,
-        defaults={"model": "beta-vae-10"},
-        summary="KL per latent dimension across β and across training epochs: larger β switches more dimensions off.",
-    ),
-]
