@@ -283,3 +283,12 @@ def test_many_negated_occurrences_stay_fast():
 def test_short_alternatives_match_whole_words(text, hit):
     alternative = "kl" if "KLD" in text else "mu"
     assert _hit(text, alternative) is hit
+
+
+def test_polarity_is_per_alternative():
+    # The point negates "labels" but never mentions "metric": each keeps its own polarity.
+    point = "Without labels it is not guaranteed; measuring it needs ground-truth factors"
+    groups = [["metric", "labels"]]
+    assert _covers("metrics need labelled factors", point, groups)  # "metric", affirmative
+    assert _covers("you can't say much without labels", point, groups)  # "labels", negated
+    assert not _covers("it needs labels", point, groups)  # "labels" affirmed: the point negates it

@@ -24,8 +24,8 @@ An alternative under 3 characters ("mu") matches whole words only, so that "mu" 
 it, in the same clause, is a negation: "not", "no", "never", "without", "cannot", "nor" or a
 word ending in "n't" ("isn't", "doesn’t"). A clause ends at ``. , ; : ! ? ( )`` and at "but" /
 "however", and "not only" / "not just" / "not merely" do not negate. A group is matched by an
-occurrence whose negation agrees with the point's own: when the point's text contains one of
-the group's alternatives, the first such occurrence in the point sets the polarity, otherwise
+occurrence whose negation agrees with the point's own, alternative by alternative: when the
+point's text contains that alternative, its first occurrence there sets the polarity, otherwise
 it is affirmative. So "sampling is not differentiable" does not cover "z is a differentiable
 function of mu" (keyword ``differentiable``), and does cover "sampling isn't differentiable"
 (the point negates it too), while "sampling is differentiable" does not cover the latter.
@@ -362,24 +362,28 @@ def negated(text: str, start: int) -> bool:
     return _Negations(text).negated(start)
 
 
-def _polarity(point: str, group: Sequence[str]) -> bool:
-    """Whether the point itself negates the group: its first occurrence in the point's text."""
-    starts = [m.start() for alt in group for m in [_pattern(alt).search(point)] if m]
-    return negated(point, min(starts)) if starts else False
+def _polarity(point: str, alternative: str) -> bool:
+    """Whether the point itself negates `alternative`: its first occurrence in the point's
+    normalised text is negated (an alternative the point never uses is affirmative)."""
+    found = _pattern(alternative).search(point)
+    return negated(point, found.start()) if found else False
 
 
 def group_matches(
-    text: str, group: Sequence[str], negative: bool = False, negations: _Negations | None = None
+    text: str,
+    group: Sequence[str],
+    point: str = "",
+    negations: _Negations | None = None,
 ) -> bool:
     """Whether an alternative of `group` occurs in normalised `text` as a word prefix, negated
-    exactly when `negative` (the point's own polarity) is True. ``negations``: ``text``'s,
-    when already built."""
+    exactly when the normalised `point` negates that alternative itself. ``negations``:
+    ``text``'s, when already built."""
     negations = negations or _Negations(text)
-    return any(
-        negations.negated(m.start()) == negative
-        for alt in group
-        for m in _pattern(alt).finditer(text)
-    )
+    for alt in group:
+        negative = _polarity(point, alt)
+        if any(negations.negated(m.start()) == negative for m in _pattern(alt).finditer(text)):
+            return True
+    return False
 
 
 def coverage(
@@ -409,7 +413,7 @@ def coverage(
         if not groups:
             groups = content_words(point)
         point_text = normalise(point)
-        matched = [group_matches(text, g, _polarity(point_text, g), negations) for g in groups]
+        matched = [group_matches(text, g, point_text, negations) for g in groups]
         # At least one group must match: a point with no checkable words is never covered.
         needed = max(1, math.ceil(len(groups) / 2))
         items.append(
