@@ -222,6 +222,9 @@ def _covers(text: str, point: str, groups: list[list[str]]) -> bool:
         ("not a problem for the trick, which makes the sample differentiable", True),
         ("it is not random or noisy or anything, differentiable", True),
         ("no one would say the path is differentiable", True),  # five words back: too far
+        ("computed without noise from a differentiable path", True),  # "without" negates its object
+        ("there is no real differentiable path", False),  # two words after "no"
+        ("no fully smooth and differentiable path", True),  # three after "no": out of reach
     ],
 )
 def test_a_negated_keyword_does_not_cover_an_affirmative_point(text, hit):
@@ -283,6 +286,13 @@ def test_many_negated_occurrences_stay_fast():
 def test_short_alternatives_match_whole_words(text, hit):
     alternative = "kl" if "KLD" in text else "mu"
     assert _hit(text, alternative) is hit
+
+
+def test_a_preposition_does_not_negate_the_rest_of_the_point():
+    # "without bias" negates "bias"; "sample", four words later, keeps its affirmative sense.
+    point = "The gradient is estimated without bias from one sample per image"
+    assert _covers("one sample per image is enough", point, [["sample"]])
+    assert not _covers("it is not a sample", point, [["sample"]])
 
 
 def test_polarity_is_per_alternative():

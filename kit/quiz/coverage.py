@@ -21,8 +21,9 @@ An alternative under 3 characters ("mu") matches whole words only, so that "mu" 
 "must" or "multiple"; "kl" is the exception and also matches "KLD".
 
 **Negation.** An occurrence is *negated* when one of the ``NEGATION_WINDOW`` words just before
-it, in the same clause, is a negation: "not", "no", "never", "without", "cannot", "nor" or a
-word ending in "n't" ("isn't", "doesn’t"). A clause ends at ``. , ; : ! ? ( )`` and at "but" /
+it, in the same clause, is a negation: "not", "never", "cannot" or a word ending in "n't"
+("isn't", "doesn’t"); "no", "without" and "nor" negate only the next ``NARROW_WINDOW`` words,
+their object ("estimated without bias from one sample" does not negate "sample"). A clause ends at ``. , ; : ! ? ( )`` and at "but" /
 "however", and "not only" / "not just" / "not merely" do not negate. A group is matched by an
 occurrence whose negation agrees with the point's own, alternative by alternative: when the
 point's text contains that alternative, its first occurrence there sets the polarity, otherwise
@@ -220,14 +221,21 @@ _SEPARATOR = r"[\s\-_]+"
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # words, keeping "isn't" whole
 _CLAUSE_END_RE = re.compile(r"[.,;:!?()]|\bbut\b|\bhowever\b")
 
-NEGATIONS = frozenset({"not", "no", "never", "without", "cannot", "nor"})
-"""Words that negate what follows them (and every word ending in "n't")."""
+NEGATIONS = frozenset({"not", "never", "cannot"})
+"""Words that negate the next ``NEGATION_WINDOW`` words (as does every word ending in "n't")."""
+
+NARROW_NEGATIONS = frozenset({"no", "without", "nor"})
+"""Words that negate only the next ``NARROW_WINDOW`` words: their object ("without bias from
+one sample" negates "bias", not "sample")."""
 
 NOT_NEGATING = frozenset({"only", "just", "merely"})
 """After "not", these make it affirm ("not only X" says X)."""
 
 NEGATION_WINDOW = 4
 """How many words before an occurrence are searched for a negation."""
+
+NARROW_WINDOW = 2
+"""How far back a ``NARROW_NEGATIONS`` word reaches."""
 
 PREFIX_SHORT = frozenset({"kl"})
 """Alternatives under 3 characters that still match as a word prefix ("kl" in "KLD")."""
@@ -325,8 +333,13 @@ def _pattern(alternative: str) -> re.Pattern[str]:
     return re.compile(boundary + body + end)
 
 
-def _is_negation(word: str) -> bool:
-    return word in NEGATIONS or word.endswith(("n't", "n’t"))
+def _scope(word: str, following: str) -> int:
+    """How many of the next words `word` negates (0: it is not a negation)."""
+    if word == "not" and following in NOT_NEGATING:
+        return 0
+    if word in NEGATIONS or word.endswith(("n't", "n’t")):
+        return NEGATION_WINDOW
+    return NARROW_WINDOW if word in NARROW_NEGATIONS else 0
 
 
 class _Negations:
@@ -340,12 +353,8 @@ class _Negations:
         self.word_ends = [w.end() for w in words]
         self.word_starts = [w.start() for w in words]
         self.clause_ends = [m.end() for m in _CLAUSE_END_RE.finditer(text)]
-        # word i is a negation, unless it is "not" before "only" / "just" / "merely"
         names = [w.group(0) for w in words] + [""]
-        self.negates = [
-            _is_negation(w) and not (w == "not" and names[i + 1] in NOT_NEGATING)
-            for i, w in enumerate(names[:-1])
-        ]
+        self.scopes = [_scope(w, names[i + 1]) for i, w in enumerate(names[:-1])]
 
     def negated(self, start: int) -> bool:
         """Whether the occurrence at `start` follows a negation in its clause (module doc)."""
@@ -354,7 +363,8 @@ class _Negations:
         ended = bisect.bisect_right(self.clause_ends, start)  # clause ends before `start`
         if ended:  # only words after the last of them count
             first = max(first, bisect.bisect_left(self.word_starts, self.clause_ends[ended - 1]))
-        return any(self.negates[first:last])
+        # word i negates the occurrence when it reaches it: last - i words away at most
+        return any(self.scopes[i] >= last - i for i in range(first, last))
 
 
 def negated(text: str, start: int) -> bool:
