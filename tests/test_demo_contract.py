@@ -168,6 +168,8 @@ tags: []
 demo: {demo}
 demo_args: {args}
 sources: []
+time_box: 5
+roles: [ml-engineer]
 ---
 
 ## Question
@@ -180,10 +182,18 @@ Because.
 - Think.
 
 ## Key points
-- A point (keywords: point)
+- [must] A point about bottlenecks (keywords: bottleneck)
+
+## Levels
+- **Junior:** says why.
+- **Senior:** says why, with numbers.
+- **Staff:** says when it fails.
+
+## Red flags
+- "It never fails." **Why it is wrong:** it does.
 
 ## Follow-ups
-- And then?
+- And then? **Answer:** then more.
 """
 
 
