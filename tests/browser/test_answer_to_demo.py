@@ -135,11 +135,10 @@ def test_a_refused_input_keeps_the_earlier_outputs(page, tab, demo_id, field, ba
     anchor = anchor_id(demo_id)
     section = page.locator(f"#{anchor}")
     section.locator("img").first.wait_for(timeout=30_000)
-    before = section.locator("img").count()
+    before = section.locator("img:visible").count()
     box = section.get_by_label(field, exact=True).locator("visible=true").first
     box.fill(bad)
     page.locator(f"#{anchor}-go").click()
     page.locator(".toast-body").first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
-    assert section.locator("img").count() == before  # nothing wiped
-    assert "Error" not in section.inner_text()
+    assert section.locator("img:visible").count() == before >= 1  # nothing wiped
