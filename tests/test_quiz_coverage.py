@@ -181,7 +181,6 @@ def test_huge_adversarial_text_is_cut_and_fast():
     assert not any(i.covered for i in items)
 
 
-
 # --- negation ---
 
 DIFFERENTIABLE = "z is a differentiable function of mu and sigma"
