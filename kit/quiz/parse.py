@@ -24,7 +24,6 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kit.demos.errors import DemoInputError
@@ -55,6 +54,7 @@ from kit.quiz.record import (
     Question,
     RedFlag,
 )
+from kit.quiz.render import new_markdown
 
 PathLike = str | os.PathLike
 """A path as a string or ``Path``."""
@@ -90,8 +90,7 @@ Demos = Mapping[str, Any]
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
-    md = MarkdownIt("js-default").use(front_matter_plugin)
-    return md.use(dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True)
+    return new_markdown().use(front_matter_plugin)
 
 
 @lru_cache(maxsize=1)
