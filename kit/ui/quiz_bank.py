@@ -43,6 +43,7 @@ def upload_questions(paths, user_questions=None) -> dict:
 
 
 def bank_table(user_questions=None) -> str:
+    """The bank (bundled and the visitor's own) as a markdown table."""
     rows = ["| id | title | topic | difficulty | demo |", "|---|---|---|---|---|"]
     for q in all_questions(user_questions):
         title = q.title.replace("|", "\\|")
@@ -51,6 +52,7 @@ def bank_table(user_questions=None) -> str:
 
 
 def anki_file(user_questions=None) -> str:
+    """The bank as an Anki CSV file for download (its path)."""
     return export_file("latent-lab-anki.csv", to_anki_csv(all_questions(user_questions)))
 
 
