@@ -26,6 +26,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kit.quiz.budget import BoundedLoader, text_over_budget
 from kit.quiz.record import (
     DIFFICULTIES,
     ID_PATTERN,
@@ -236,7 +237,7 @@ class _FileParser:
 
     def front_matter(self, content: str, end_line: int) -> tuple[dict | None, dict[str, int]]:
         """The YAML mapping and each key's file line, or (None, {}) after reporting why not."""
-        loader = yaml.SafeLoader(content)
+        loader = BoundedLoader(content)  # no anchors or aliases: nothing can expand
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -502,6 +503,9 @@ def parse_text(
     ``folder_topic``: the topic the file's folder requires (None: no folder rule).
     ``demos``: demo id -> spec or argument names (default: ``kit.demos.registry.all_demos()``).
     """
+    over = text_over_budget(text)  # before any parser sees it: every file costs milliseconds
+    if over is not None:
+        return None, [Problem(path, over.line, over.message)]
     parser = _FileParser(text, path, folder_topic, demos)
     question = parser.run()
     return question, sorted(parser.problems, key=_by_place)
