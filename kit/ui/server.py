@@ -28,12 +28,19 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
 from __future__ import annotations
 
 import gc
+import logging
 import math
+import re
 
 import gradio as gr
+from fastapi import HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.middleware import Middleware
 
+from kit.preprocess import UnreadableImageError, check_image_file
 from kit.ui import quiz_tab
+from kit.ui.edge import MODEL_QUEUE_MAX, TRAIN_QUEUE_MAX, EdgeGuard, EventRoutes
 
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
@@ -44,7 +51,7 @@ TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
 # image-only ones, so 64 waiting means at most ~13 s, or ~3 s. Not lower: one page visit queues
 # its 14 load events at once, so 64 admits ~4 visitors arriving together. 100 API clients get
 # refusals and no server error; 50 (fewer than 64 waiting) never do.
-QUEUE_MAX_SIZE = 64
+QUEUE_MAX_SIZE = MODEL_QUEUE_MAX + TRAIN_QUEUE_MAX  # kit.ui.edge keeps each group to its share
 MAX_FILE_SIZE = "5mb"  # uploads above this are refused by the server before any handler runs
 # Sessions remembered (LRU). Gradio copies every block's config into each session (~0.55 MB of
 # objects for this app's ~325 blocks) and every API call is a session of its own: measured, each
@@ -68,6 +75,23 @@ def share_model_concurrency(demo: gr.Blocks) -> None:
             fn.concurrency_limit = MODEL_CONCURRENCY_LIMIT
 
 
+def event_routes(demo: gr.Blocks) -> EventRoutes:
+    """The training events' fn indices and api names, for the edge's per-group queue caps."""
+    train = [fn for fn in demo.fns.values() if fn.concurrency_id == TRAIN_CONCURRENCY_ID]
+    return EventRoutes(
+        train_fn_indices=frozenset(fn._id for fn in train),
+        train_api_names=frozenset(fn.api_name for fn in train if isinstance(fn.api_name, str)),
+    )
+
+
+MAX_ECHO_CHARS = 200
+"""Longest error message sent back for a bad input (Gradio's own messages echo the value)."""
+
+
+def _clip(message: str, limit: int = MAX_ECHO_CHARS) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
+
+
 def _input_name(component) -> str:
     label = getattr(component, "label", None)
     return str(label) if label else type(component).__name__.lower()
@@ -87,7 +111,7 @@ def _checked_preprocess(component):
         expected = "a number"
 
     def fail(message: str):
-        raise gr.Error(message, title="Check the input", print_exception=False)
+        raise gr.Error(_clip(message), title="Check the input", print_exception=False)
 
     def preprocess(payload):
         if numeric:
@@ -112,14 +136,106 @@ def _checked_preprocess(component):
     return preprocess
 
 
+def _file_refs(value) -> list:
+    """Every file reference (``{"path": ...}``) in a File or ImageEditor payload."""
+    if isinstance(value, dict):
+        if "path" in value:
+            return [value]
+        return [ref for part in value.values() for ref in _file_refs(part)]
+    if isinstance(value, list):
+        return [ref for part in value for ref in _file_refs(part)]
+    return []
+
+
+def _checked_file_model(component):
+    """The component's ``data_model`` with a bad payload turned into a named ``gr.Error``, and
+    every image it names checked by ``kit.preprocess.check_image_file`` (bytes, pixels and
+    frames from the header) before Gradio decodes any of it."""
+    model = component.data_model
+    name = _input_name(component)
+    editor = isinstance(component, gr.ImageEditor)
+    images = editor or _is_image_input(component)
+    shape = (
+        "a dict with 'background', 'layers' and 'composite' (each an uploaded file or null)"
+        if editor
+        else "an uploaded file reference {'path': ..., 'meta': {'_type': 'gradio.FileData'}}"
+    )
+
+    def fail(message: str):
+        raise gr.Error(_clip(message), title="Check the input", print_exception=False)
+
+    def model_validate(cls, obj, *args, **kwargs):
+        if not isinstance(obj, dict if editor else (dict, list)):
+            fail(f"{name}: expected {shape}, got a {type(obj).__name__}.")
+        try:
+            value = super(checked, cls).model_validate(obj, *args, **kwargs)
+        except ValidationError:
+            fail(f"{name}: expected {shape}.")
+        layers = obj.get("layers") if isinstance(obj, dict) else None
+        if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+            fail(f"{name}: at most {MAX_LAYERS} layers are accepted.")
+        for ref in _file_refs(obj) if images else []:
+            try:
+                check_image_file(ref["path"])
+            except UnreadableImageError as err:
+                fail(f"{name}: {err}")
+        return value
+
+    checked = type(model.__name__, (model,), {"model_validate": classmethod(model_validate)})
+    return checked
+
+
+def _checked_blobs(component):
+    """The sketchpad's ``accept_blobs`` server function (the page sends its drawing through it)
+    with every blob checked like an upload, the layer index bounded, and at most
+    ``MAX_PENDING_BLOBS`` drawings held (Gradio keeps each until an event uses it)."""
+    original = component.accept_blobs
+
+    def accept_blobs(data):
+        index = data.data.get("index")
+        if index not in (None, "null") and (not str(index).isdigit() or int(index) >= MAX_LAYERS):
+            raise HTTPException(400, f"at most {MAX_LAYERS} layers are accepted")
+        for _, blob in data.files:
+            try:
+                check_image_file(blob)
+            except UnreadableImageError as err:
+                raise HTTPException(413, _clip(f"drawing refused: {err}")) from None
+        held = component.blob_storage  # INTERNAL: Gradio's dict of drawings not yet used
+        while len(held) >= MAX_PENDING_BLOBS:
+            held.pop(next(iter(held)))
+        return original(data)
+
+    accept_blobs._is_server_fn = True
+    return accept_blobs
+
+
+MAX_PENDING_BLOBS = 64
+"""Drawings sent by pages but not yet used by an event, kept at most (oldest dropped)."""
+
+MAX_LAYERS = 8
+"""Sketchpad layers accepted per request (the app's sketchpad uses one)."""
+
+
+def _is_image_input(component) -> bool:
+    types = getattr(component, "file_types", None) or []
+    return any(t == "image" or str(t).lower() in (".png", ".jpg", ".jpeg") for t in types)
+
+
 def check_inputs(demo: gr.Blocks) -> None:
     """Wrap the preprocessing of every slider, number, dropdown and radio of ``demo`` so a bad
-    API value names the input and its range (idempotent)."""
+    API value names the input and its range, and the payload check of every File and
+    ImageEditor so a wrong shape is named and an image over the caps is refused before Gradio
+    decodes it (idempotent)."""
     for block in demo.blocks.values():
-        if isinstance(block, (gr.Slider, gr.Number, gr.Dropdown, gr.Radio)) and not getattr(
-            block, "_input_checked", False
-        ):
+        if getattr(block, "_input_checked", False):
+            continue
+        if isinstance(block, (gr.Slider, gr.Number, gr.Dropdown, gr.Radio)):
             block.preprocess = _checked_preprocess(block)
+            block._input_checked = True
+        elif isinstance(block, (gr.File, gr.ImageEditor)) and block.data_model is not None:
+            block.data_model = _checked_file_model(block)
+            if isinstance(block, gr.ImageEditor):
+                block.accept_blobs = _checked_blobs(block)
             block._input_checked = True
 
 
@@ -138,6 +254,32 @@ def _exception_handlers() -> dict:
     return {FnIndexInferError: _unknown_api_name}
 
 
+class _RoutineClientErrors(logging.Filter):
+    """One line, no traceback, for errors any client can cause at will (an upload without a
+    file name, a stream for an unknown session): 1,000 of them wrote 5 MB of tracebacks."""
+
+    ROUTINE = re.compile(r"filename|session_hash|No session|not found|Invalid", re.I)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            err = record.exc_info[1]
+            if isinstance(err, (KeyError, ValueError, AttributeError)) or self.ROUTINE.search(
+                str(err)
+            ):
+                record.msg = f"client error: {type(err).__name__}: {_clip(str(err), 120)}"
+                record.args = ()
+                record.exc_info = None
+                record.exc_text = None
+        return True
+
+
+def quiet_routine_errors() -> None:
+    """Install the filter on uvicorn's error log (idempotent)."""
+    log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _RoutineClientErrors) for f in log.filters):
+        log.addFilter(_RoutineClientErrors())
+
+
 def queue_settings() -> dict:
     return {
         "max_size": QUEUE_MAX_SIZE,
@@ -146,7 +288,8 @@ def queue_settings() -> dict:
     }
 
 
-def launch_settings() -> dict:
+def launch_settings(demo: gr.Blocks | None = None) -> dict:
+    routes = event_routes(demo) if demo is not None else EventRoutes()
     return {
         "max_file_size": MAX_FILE_SIZE,
         "allowed_paths": [],
@@ -154,7 +297,10 @@ def launch_settings() -> dict:
         "mcp_server": False,
         "enable_monitoring": False,
         "state_session_capacity": STATE_SESSION_CAPACITY,
-        "app_kwargs": {"exception_handlers": _exception_handlers()},
+        "app_kwargs": {
+            "exception_handlers": _exception_handlers(),
+            "middleware": [Middleware(EdgeGuard, routes=routes, train_group=TRAIN_CONCURRENCY_ID)],
+        },
         "css": quiz_tab.CSS,
     }
 
@@ -162,6 +308,8 @@ def launch_settings() -> dict:
 def serve(demo: gr.Blocks, **launch_overrides) -> None:
     """Queue and launch ``demo`` with the settings above (``python app.py``)."""
     check_inputs(demo)
+    quiet_routine_errors()
     gc.collect()
     gc.freeze()  # startup objects (torch, gradio, models) leave the GC's scans: shorter pauses
-    demo.queue(**queue_settings()).launch(**{**launch_settings(), **launch_overrides})
+    settings = {**launch_settings(demo), **launch_overrides}
+    demo.queue(**queue_settings()).launch(**settings)

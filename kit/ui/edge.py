@@ -1,0 +1,254 @@
+"""The app's edge: an ASGI middleware that every HTTP request passes before Gradio sees it.
+
+It enforces what Gradio has no setting for:
+
+- **body caps**: a JSON (or any non-multipart) body is at most ``MAX_JSON_BODY`` bytes and a
+  multipart upload at most ``MAX_MULTIPART_BODY`` in all (Gradio caps each file, not the sum of
+  a request's files). A declared ``Content-Length`` over the cap is refused before anything is
+  read; a JSON body without one is counted as it streams in and refused once past the cap; a
+  multipart body must declare its length (the server reads no further). Refusal: HTTP 413
+  (411 for an undeclared upload) with a sentence.
+- **fair queueing**: a request that joins the queue (``POST /gradio_api/queue/join`` from the
+  page, ``POST /gradio_api/call/<api_name>`` from the API) is refused with HTTP 429 and a
+  sentence when its session already has ``SESSION_MAX_EVENTS`` events waiting or running, or
+  ``TRAIN_SESSION_MAX`` training runs; a training run is also refused while
+  ``TRAIN_QUEUE_MAX`` runs are already waiting, and a model event while ``MODEL_QUEUE_MAX``
+  model events are. So one visitor can hold at most a few places in the queue, and queued
+  training runs never take the model demos' places (Gradio's own ``max_size`` is the sum, a
+  backstop). The page's Gradio client shows the sentence as an error toast on the event.
+- **closed routes**: ``/gradio_api/deep_link`` (writes a session's state to disk on every
+  call; the app has no deep-link button) and ``/gradio_api/dev/reload`` (only for
+  ``gradio app.py`` reload mode) answer 404.
+
+How many events a session has waiting or running is not part of Gradio's public API: it is read
+from the queue in one function, ``queue_load``, and ``tests/test_hardening.py`` fails if that
+read stops matching Gradio's behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_JSON_BODY = 1024 * 1024
+"""Largest non-multipart request body: a full quiz progress is ~0.4 MB (kit.quiz.progress)."""
+
+MAX_MULTIPART_BODY = 12 * 1024 * 1024
+"""Largest multipart body (all files of one upload; each file is also capped at 5 MB)."""
+
+SESSION_MAX_EVENTS = 6
+"""Events one session may have waiting or running at once (a page visit queues a few)."""
+
+TRAIN_SESSION_MAX = 1
+"""Training runs one session may have waiting or running."""
+
+TRAIN_QUEUE_MAX = 4
+"""Training runs waiting at once, all sessions together."""
+
+MODEL_QUEUE_MAX = 64
+"""Other events waiting at once, all sessions together (Gradio's max_size is this + the above)."""
+
+CLOSED_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/dev/reload"})
+"""Routes that answer 404 (with or without a trailing slash)."""
+
+JOIN_PATH = "/gradio_api/queue/join"
+CALL_PREFIX = "/gradio_api/call/"
+
+Scope = dict
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EventRoutes:
+    """Which queued events train, by the two names a request can use for them."""
+
+    train_fn_indices: frozenset[int] = frozenset()
+    """``fn_index`` values (sent by the page to /queue/join) of the training events."""
+    train_api_names: frozenset[str] = frozenset()
+    """``api_name`` values (used in /call/<api_name>) of the training events."""
+
+
+@dataclass
+class QueueLoad:
+    """What the queue holds right now, as far as admission needs to know."""
+
+    session_events: int = 0
+    """Events of the asking session waiting or running."""
+    session_train: int = 0
+    """Of those, training runs."""
+    waiting: dict[str, int] = field(default_factory=dict)
+    """Waiting (not yet running) events per concurrency group."""
+
+
+def queue_load(app: Any, session_hash: str | None, train_group: str) -> QueueLoad:
+    """The queue's load, read from Gradio 6's queue object.
+
+    INTERNAL: ``Blocks._queue.event_ids_to_events`` (every event waiting or running, by id,
+    each with ``session_hash`` and ``concurrency_id``) and
+    ``event_queue_per_concurrency_id[<group>].queue`` (the waiting ones) are not public API;
+    Gradio offers no per-session count. Kept to this one function;
+    ``test_queue_load_reads_gradios_queue`` checks it against a live server.
+    """
+    queue = app.get_blocks()._queue
+    load = QueueLoad()
+    for event in list(queue.event_ids_to_events.values()):
+        if session_hash is not None and event.session_hash == session_hash:
+            load.session_events += 1
+            load.session_train += event.concurrency_id == train_group
+    for group, event_queue in list(queue.event_queue_per_concurrency_id.items()):
+        load.waiting[group] = len(event_queue.queue)
+    return load
+
+
+def admission_refusal(load: QueueLoad, is_train: bool, train_group: str) -> str | None:
+    """Why a new event is refused (one sentence for the visitor), or None to admit it."""
+    if load.session_events >= SESSION_MAX_EVENTS:
+        return (
+            f"You already have {load.session_events} requests waiting or running: "
+            "wait for them to finish, then try again."
+        )
+    if is_train:
+        if load.session_train >= TRAIN_SESSION_MAX:
+            return "Your training run is still going: wait for it to finish (or stop it) first."
+        if load.waiting.get(train_group, 0) >= TRAIN_QUEUE_MAX:
+            return f"{TRAIN_QUEUE_MAX} training runs are already waiting: try again in a minute."
+        return None
+    others = sum(n for group, n in load.waiting.items() if group != train_group)
+    if others >= MODEL_QUEUE_MAX:
+        return "The app is busy right now: try again in a few seconds."
+    return None
+
+
+async def _respond(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail, "error": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope.get("headers") or []:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class EdgeGuard:
+    """The middleware (pass it to FastAPI as ``Middleware(EdgeGuard, routes=..., ...)``)."""
+
+    def __init__(
+        self,
+        app: Callable,
+        routes: EventRoutes | None = None,
+        train_group: str = "train_live",
+        max_json: int = MAX_JSON_BODY,
+        max_multipart: int = MAX_MULTIPART_BODY,
+    ) -> None:
+        self.app = app
+        self.routes = routes or EventRoutes()
+        self.train_group = train_group
+        self.max_json = max_json
+        self.max_multipart = max_multipart
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        if path.rstrip("/") in CLOSED_PATHS:
+            await _respond(send, 404, "Not found.")
+            return
+        if scope.get("method") not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        multipart = _header(scope, b"content-type").lower().startswith("multipart/")
+        cap = self.max_multipart if multipart else self.max_json
+        declared = _header(scope, b"content-length")
+        if declared.isdigit() and int(declared) > cap:
+            await _respond(send, 413, self._too_large(cap))
+            return
+        joins = not multipart and (path == JOIN_PATH or path.startswith(CALL_PREFIX))
+        if multipart:  # streamed on to Gradio's parser; the server stops it at the declared length
+            if not declared.isdigit():
+                await _respond(send, 411, "Uploads must declare their size (Content-Length).")
+                return
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._read(receive, cap)
+        except _TooLarge:
+            await _respond(send, 413, self._too_large(cap))
+            return
+        if joins:
+            refusal = self._admission(scope, path, body)
+            if refusal is not None:
+                await _respond(send, 429, refusal)
+                return
+        await self.app(scope, _replay(body, receive), send)
+
+    @staticmethod
+    def _too_large(cap: int) -> str:
+        return f"Request too large: at most {cap / 2**20:g} MB is accepted here."
+
+    @staticmethod
+    async def _read(receive: Receive, cap: int) -> bytes:
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+    def _admission(self, scope: Scope, path: str, body: bytes) -> str | None:
+        try:
+            payload = json.loads(body) if body else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None  # Gradio answers malformed bodies itself
+        if not isinstance(payload, Mapping):
+            return None
+        session = payload.get("session_hash")
+        session = session if isinstance(session, str) and session else None
+        if path == JOIN_PATH:
+            fn_index = payload.get("fn_index")
+            is_train = isinstance(fn_index, int) and fn_index in self.routes.train_fn_indices
+        else:
+            api_name = path[len(CALL_PREFIX) :].removeprefix("v2/").strip("/")
+            is_train = api_name in self.routes.train_api_names
+        load = queue_load(scope["app"], session, self.train_group)
+        return admission_refusal(load, is_train, self.train_group)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that first gives back the body already read, then the real channel."""
+    sent = False
+
+    async def replayed() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
