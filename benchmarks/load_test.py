@@ -41,7 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.server import (  # noqa: E402
+from kit.testing.server import (  # noqa: E402
     CallResult,
     call,
     default_inputs,
