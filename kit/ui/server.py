@@ -28,19 +28,24 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
 from __future__ import annotations
 
 import gc
-import logging
+import inspect
 import math
-import re
 
 import gradio as gr
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.middleware import Middleware
 
 from kit.preprocess import UnreadableImageError, check_image_file
 from kit.ui import quiz_tab
-from kit.ui.edge import MODEL_QUEUE_MAX, TRAIN_QUEUE_MAX, EdgeGuard, EventRoutes
+from kit.ui.edge import (
+    MAX_MULTIPART_BODY,
+    MODEL_QUEUE_MAX,
+    TRAIN_QUEUE_MAX,
+    EdgeGuard,
+    EventRoutes,
+)
 
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
@@ -254,30 +259,12 @@ def _exception_handlers() -> dict:
     return {FnIndexInferError: _unknown_api_name}
 
 
-class _RoutineClientErrors(logging.Filter):
-    """One line, no traceback, for errors any client can cause at will (an upload without a
-    file name, a stream for an unknown session): 1,000 of them wrote 5 MB of tracebacks."""
-
-    ROUTINE = re.compile(r"filename|session_hash|No session|not found|Invalid", re.I)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            err = record.exc_info[1]
-            if isinstance(err, (KeyError, ValueError, AttributeError)) or self.ROUTINE.search(
-                str(err)
-            ):
-                record.msg = f"client error: {type(err).__name__}: {_clip(str(err), 120)}"
-                record.args = ()
-                record.exc_info = None
-                record.exc_text = None
-        return True
-
-
-def quiet_routine_errors() -> None:
-    """Install the filter on uvicorn's error log (idempotent)."""
-    log = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _RoutineClientErrors) for f in log.filters):
-        log.addFilter(_RoutineClientErrors())
+def _whole_body_cap() -> dict:
+    """FastAPI's own cap on every request body (newer FastAPI only), as a backstop to
+    ``kit.ui.edge``'s per-kind caps."""
+    if "max_body_size" in inspect.signature(FastAPI.__init__).parameters:
+        return {"max_body_size": MAX_MULTIPART_BODY}
+    return {}
 
 
 def queue_settings() -> dict:
@@ -298,6 +285,7 @@ def launch_settings(demo: gr.Blocks | None = None) -> dict:
         "enable_monitoring": False,
         "state_session_capacity": STATE_SESSION_CAPACITY,
         "app_kwargs": {
+            **_whole_body_cap(),
             "exception_handlers": _exception_handlers(),
             "middleware": [Middleware(EdgeGuard, routes=routes, train_group=TRAIN_CONCURRENCY_ID)],
         },
@@ -308,7 +296,6 @@ def launch_settings(demo: gr.Blocks | None = None) -> dict:
 def serve(demo: gr.Blocks, **launch_overrides) -> None:
     """Queue and launch ``demo`` with the settings above (``python app.py``)."""
     check_inputs(demo)
-    quiet_routine_errors()
     gc.collect()
     gc.freeze()  # startup objects (torch, gradio, models) leave the GC's scans: shorter pauses
     settings = {**launch_settings(demo), **launch_overrides}
