@@ -10,8 +10,8 @@ It enforces what Gradio has no setting for:
   (411 for an undeclared upload) with a sentence.
 - **fair queueing**: a request that joins the queue (``POST /gradio_api/queue/join`` from the
   page, ``POST /gradio_api/call/<api_name>`` from the API) is refused with HTTP 429 and a
-  sentence when its session already has ``SESSION_MAX_EVENTS`` events waiting or running, or
-  ``TRAIN_SESSION_MAX`` training runs; a training run is also refused while
+  sentence when its session already has ``SESSION_MAX_EVENTS`` events waiting or running,
+  ``SESSION_MAX_PER_EVENT`` of the same event, or ``TRAIN_SESSION_MAX`` training runs; a training run is also refused while
   ``TRAIN_QUEUE_MAX`` runs are already waiting, and a model event while ``MODEL_QUEUE_MAX``
   model events are. So one visitor can hold at most a few places in the queue, and queued
   training runs never take the model demos' places (Gradio's own ``max_size`` is the sum, a
@@ -40,8 +40,12 @@ MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 12 * 1024 * 1024
 """Largest multipart body (all files of one upload; each file is also capped at 5 MB)."""
 
-SESSION_MAX_EVENTS = 6
-"""Events one session may have waiting or running at once (a page visit queues a few)."""
+SESSION_MAX_EVENTS = 16
+"""Events one session may have waiting or running at once. A page visit joins all its load
+events at once (14 today); once the page loads only its first tab's, this can drop to ~6."""
+
+SESSION_MAX_PER_EVENT = 2
+"""Of those, the same event (one running and one waiting: a double click, not a flood)."""
 
 TRAIN_SESSION_MAX = 1
 """Training runs one session may have waiting or running."""
@@ -67,12 +71,12 @@ Send = Callable[[dict], Awaitable[None]]
 
 @dataclass(frozen=True)
 class EventRoutes:
-    """Which queued events train, by the two names a request can use for them."""
+    """The app's queued events as requests name them."""
 
+    fn_index_by_api: Mapping[str, int] = field(default_factory=dict)
+    """``api_name`` (used in /call/<api_name>) -> ``fn_index`` (sent by the page to /queue/join)."""
     train_fn_indices: frozenset[int] = frozenset()
-    """``fn_index`` values (sent by the page to /queue/join) of the training events."""
-    train_api_names: frozenset[str] = frozenset()
-    """``api_name`` values (used in /call/<api_name>) of the training events."""
+    """``fn_index`` values of the training events."""
 
 
 @dataclass
@@ -81,17 +85,21 @@ class QueueLoad:
 
     session_events: int = 0
     """Events of the asking session waiting or running."""
+    session_same: int = 0
+    """Of those, events of the function being asked for."""
     session_train: int = 0
     """Of those, training runs."""
     waiting: dict[str, int] = field(default_factory=dict)
     """Waiting (not yet running) events per concurrency group."""
 
 
-def queue_load(app: Any, session_hash: str | None, train_group: str) -> QueueLoad:
+def queue_load(
+    app: Any, session_hash: str | None, fn_index: int | None, train_group: str
+) -> QueueLoad:
     """The queue's load, read from Gradio 6's queue object.
 
     INTERNAL: ``Blocks._queue.event_ids_to_events`` (every event waiting or running, by id,
-    each with ``session_hash`` and ``concurrency_id``) and
+    each with ``session_hash``, ``concurrency_id`` and ``fn._id``) and
     ``event_queue_per_concurrency_id[<group>].queue`` (the waiting ones) are not public API;
     Gradio offers no per-session count. Kept to this one function;
     ``test_queue_load_reads_gradios_queue`` checks it against a live server.
@@ -101,6 +109,7 @@ def queue_load(app: Any, session_hash: str | None, train_group: str) -> QueueLoa
     for event in list(queue.event_ids_to_events.values()):
         if session_hash is not None and event.session_hash == session_hash:
             load.session_events += 1
+            load.session_same += fn_index is not None and event.fn._id == fn_index
             load.session_train += event.concurrency_id == train_group
     for group, event_queue in list(queue.event_queue_per_concurrency_id.items()):
         load.waiting[group] = len(event_queue.queue)
@@ -114,6 +123,8 @@ def admission_refusal(load: QueueLoad, is_train: bool, train_group: str) -> str 
             f"You already have {load.session_events} requests waiting or running: "
             "wait for them to finish, then try again."
         )
+    if load.session_same >= SESSION_MAX_PER_EVENT:
+        return "This is already running for you (and one more is waiting): wait for it to finish."
     if is_train:
         if load.session_train >= TRAIN_SESSION_MAX:
             return "Your training run is still going: wait for it to finish (or stop it) first."
@@ -264,11 +275,13 @@ class EdgeGuard:
         session = session if isinstance(session, str) and session else None
         if path == JOIN_PATH:
             fn_index = payload.get("fn_index")
-            is_train = isinstance(fn_index, int) and fn_index in self.routes.train_fn_indices
         else:
             api_name = path[len(CALL_PREFIX) :].removeprefix("v2/").strip("/")
-            is_train = api_name in self.routes.train_api_names
-        load = queue_load(scope["app"], session, self.train_group)
+            fn_index = self.routes.fn_index_by_api.get(api_name)
+        if not isinstance(fn_index, int) or isinstance(fn_index, bool):
+            return None  # Gradio refuses it (no such event) itself
+        is_train = fn_index in self.routes.train_fn_indices
+        load = queue_load(scope["app"], session, fn_index, self.train_group)
         return admission_refusal(load, is_train, self.train_group)
 
 

@@ -81,11 +81,13 @@ def share_model_concurrency(demo: gr.Blocks) -> None:
 
 
 def event_routes(demo: gr.Blocks) -> EventRoutes:
-    """The training events' fn indices and api names, for the edge's per-group queue caps."""
-    train = [fn for fn in demo.fns.values() if fn.concurrency_id == TRAIN_CONCURRENCY_ID]
+    """Each event's fn index by api name, and the training events', for the edge's caps."""
+    fns = list(demo.fns.values())
     return EventRoutes(
-        train_fn_indices=frozenset(fn._id for fn in train),
-        train_api_names=frozenset(fn.api_name for fn in train if isinstance(fn.api_name, str)),
+        fn_index_by_api={fn.api_name: fn._id for fn in fns if isinstance(fn.api_name, str)},
+        train_fn_indices=frozenset(
+            fn._id for fn in fns if fn.concurrency_id == TRAIN_CONCURRENCY_ID
+        ),
     )
 
 
