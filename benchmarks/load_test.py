@@ -373,7 +373,17 @@ def _image_bomber(url: str, stop: threading.Event, out: AttackCounts) -> None:
 
 
 def abuse(work: Workload, others: int, duration: float, timeout: float, server) -> list[bool]:
-    """The attack suite against ``others`` ordinary clients; returns the verdicts."""
+    """The attack suite against ``others`` ordinary clients; returns the verdicts.
+
+    First the ordinary clients alone for ``duration`` (their baseline, and the caches filled to
+    their steady size by varied inputs), then the same with the attackers; RSS is compared
+    between the end of the baseline and the end of the attack.
+    """
+    t0 = time.monotonic()
+    calm = run_clients(work, others, 10_000, duration, timeout, sessions=True)
+    wall = time.monotonic() - t0
+    base = report(calm, f"baseline: {others} ordinary clients alone, {wall:.1f} s")
+    print(f"throughput of the ordinary clients: {base.ok / wall:.2f} successful requests/s")
     rss_before = server.rss_kib() if server is not None else None
     stop = threading.Event()
     attacks = [

@@ -10,7 +10,8 @@ It enforces what Gradio has no setting for:
   (411 for an undeclared upload) with a sentence.
 - **fair queueing**: a request that joins the queue (``POST /gradio_api/queue/join`` from the
   page, ``POST /gradio_api/call/<api_name>`` from the API) is refused with HTTP 429 and a
-  sentence when its session already has ``SESSION_MAX_EVENTS`` events waiting or running,
+  sentence when its session already has ``SESSION_MAX_EVENTS`` events waiting or running
+  (``SESSION_BURST_EVENTS`` in its first seconds, while its page joins its load events),
   ``SESSION_MAX_PER_EVENT`` of the same event, or ``TRAIN_SESSION_MAX`` training runs; a training run is also refused while
   ``TRAIN_QUEUE_MAX`` runs are already waiting, and a model event while ``MODEL_QUEUE_MAX``
   model events are. So one visitor can hold at most a few places in the queue, and queued
@@ -29,7 +30,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,9 +43,18 @@ MAX_JSON_BODY = 1024 * 1024
 MAX_MULTIPART_BODY = 12 * 1024 * 1024
 """Largest multipart body (all files of one upload; each file is also capped at 5 MB)."""
 
-SESSION_MAX_EVENTS = 16
-"""Events one session may have waiting or running at once. A page visit joins all its load
-events at once (14 today); once the page loads only its first tab's, this can drop to ~6."""
+SESSION_MAX_EVENTS = 4
+"""Events one session may have waiting or running at once, once its page has loaded."""
+
+SESSION_BURST_EVENTS = 16
+"""The same during a session's first ``SESSION_BURST_S`` seconds: a page visit joins all its
+load events at once (14 today, fewer once only the first tab's run at load)."""
+
+SESSION_BURST_S = 20.0
+"""How long a new session may use the burst allowance."""
+
+SESSIONS_REMEMBERED = 20_000
+"""Sessions whose first-seen time is kept (oldest forgotten first; ~2 MB)."""
 
 SESSION_MAX_PER_EVENT = 2
 """Of those, the same event (one running and one waiting: a double click, not a flood)."""
@@ -116,9 +128,14 @@ def queue_load(
     return load
 
 
-def admission_refusal(load: QueueLoad, is_train: bool, train_group: str) -> str | None:
-    """Why a new event is refused (one sentence for the visitor), or None to admit it."""
-    if load.session_events >= SESSION_MAX_EVENTS:
+def admission_refusal(
+    load: QueueLoad, is_train: bool, train_group: str, allowance: int = SESSION_MAX_EVENTS
+) -> str | None:
+    """Why a new event is refused (one sentence for the visitor), or None to admit it.
+
+    ``allowance``: events the session may have waiting or running (more while its page loads).
+    """
+    if load.session_events >= allowance:
         return (
             f"You already have {load.session_events} requests waiting or running: "
             "wait for them to finish, then try again."
@@ -179,6 +196,7 @@ class EdgeGuard:
         self.train_group = train_group
         self.max_json = max_json
         self.max_multipart = max_multipart
+        self.first_seen: OrderedDict[str, float] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -282,7 +300,18 @@ class EdgeGuard:
             return None  # Gradio refuses it (no such event) itself
         is_train = fn_index in self.routes.train_fn_indices
         load = queue_load(scope["app"], session, fn_index, self.train_group)
-        return admission_refusal(load, is_train, self.train_group)
+        return admission_refusal(load, is_train, self.train_group, self._allowance(session))
+
+    def _allowance(self, session: str | None) -> int:
+        """A session's event allowance: the burst while it is new, then the steady cap."""
+        if session is None:
+            return SESSION_MAX_EVENTS
+        now = time.monotonic()
+        seen = self.first_seen.setdefault(session, now)
+        while len(self.first_seen) > SESSIONS_REMEMBERED:
+            self.first_seen.popitem(last=False)
+        young = now - seen < SESSION_BURST_S
+        return SESSION_BURST_EVENTS if young else SESSION_MAX_EVENTS
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
