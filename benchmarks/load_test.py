@@ -372,7 +372,17 @@ def _image_bomber(url: str, stop: threading.Event, out: AttackCounts) -> None:
             out.statuses[code] = out.statuses.get(code, 0) + 1
 
 
-def abuse(work: Workload, others: int, duration: float, timeout: float, server) -> list[bool]:
+ATTACKS = ("flood", "bodies", "images")
+
+
+def abuse(
+    work: Workload,
+    others: int,
+    duration: float,
+    timeout: float,
+    server,
+    which: tuple[str, ...] = ATTACKS,
+) -> list[bool]:
     """The attack suite against ``others`` ordinary clients; returns the verdicts.
 
     First the ordinary clients alone for ``duration`` (their baseline, and the caches filled to
@@ -396,6 +406,9 @@ def abuse(work: Workload, others: int, duration: float, timeout: float, server) 
         threading.Thread(target=_body_bomber, args=(work.url, stop, attacks[1])),
         threading.Thread(target=_image_bomber, args=(work.url, stop, attacks[2])),
     ]
+    chosen = [i for i, name in enumerate(ATTACKS) if name in which]
+    attacks = [attacks[i] for i in chosen]
+    threads = [threads[i] for i in chosen]
     for t in threads:
         t.daemon = True
         t.start()
@@ -450,6 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--abuse", action="store_true", help="the attack suite (see above)")
     parser.add_argument("--others", type=int, default=10, help="ordinary clients in --abuse")
     parser.add_argument(
+        "--attacks", nargs="+", choices=ATTACKS, default=list(ATTACKS), help="with --abuse"
+    )
+    parser.add_argument(
         "--no-sessions",
         action="store_true",
         help="a new Gradio session per call (bare HTTP callers) instead of one per client",
@@ -476,7 +492,9 @@ def main(argv: list[str] | None = None) -> int:
 
         verdicts = []
         if args.abuse:
-            verdicts += abuse(work, args.others, args.duration, args.timeout, server)
+            verdicts += abuse(
+                work, args.others, args.duration, args.timeout, server, tuple(args.attacks)
+            )
         for n in [] if args.abuse else args.clients:
             t0 = time.monotonic()
             results = run_clients(

@@ -47,14 +47,15 @@ SESSION_MAX_EVENTS = 4
 """Events one session may have waiting or running at once, once its page has loaded."""
 
 SESSION_BURST_EVENTS = 16
-"""The same during a session's first ``SESSION_BURST_S`` seconds: a page visit joins all its
-load events at once (14 today, fewer once only the first tab's run at load)."""
+"""The same for a session's first ``SESSION_BURST_EVENTS`` joins within ``SESSION_BURST_S``
+seconds: a page visit joins all its load events at once (14 today, fewer once only the first
+tab's run at load). A flooder gets this once per session, then the steady cap."""
 
-SESSION_BURST_S = 20.0
+SESSION_BURST_S = 5.0
 """How long a new session may use the burst allowance."""
 
 SESSIONS_REMEMBERED = 20_000
-"""Sessions whose first-seen time is kept (oldest forgotten first; ~2 MB)."""
+"""Sessions whose first join is remembered (oldest forgotten first; ~3 MB)."""
 
 SESSION_MAX_PER_EVENT = 2
 """Of those, the same event (one running and one waiting: a double click, not a flood)."""
@@ -196,7 +197,8 @@ class EdgeGuard:
         self.train_group = train_group
         self.max_json = max_json
         self.max_multipart = max_multipart
-        self.first_seen: OrderedDict[str, float] = OrderedDict()
+        self.first_seen: OrderedDict[str, list[float]] = OrderedDict()
+        """Session -> [time of its first join, joins asked for so far]."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -307,10 +309,11 @@ class EdgeGuard:
         if session is None:
             return SESSION_MAX_EVENTS
         now = time.monotonic()
-        seen = self.first_seen.setdefault(session, now)
+        seen = self.first_seen.setdefault(session, [now, 0])
+        seen[1] += 1
         while len(self.first_seen) > SESSIONS_REMEMBERED:
             self.first_seen.popitem(last=False)
-        young = now - seen < SESSION_BURST_S
+        young = now - seen[0] < SESSION_BURST_S and seen[1] <= SESSION_BURST_EVENTS
         return SESSION_BURST_EVENTS if young else SESSION_MAX_EVENTS
 
 
