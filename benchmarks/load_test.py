@@ -463,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--abuse", action="store_true", help="the attack suite (see above)")
     parser.add_argument("--others", type=int, default=10, help="ordinary clients in --abuse")
     parser.add_argument(
-        "--attacks", nargs="+", choices=ATTACKS, default=list(ATTACKS), help="with --abuse"
+        "--attacks", nargs="*", choices=ATTACKS, default=list(ATTACKS), help="with --abuse"
     )
     parser.add_argument(
         "--no-sessions",
