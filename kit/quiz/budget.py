@@ -2,19 +2,22 @@
 
 A question file comes from anyone (the Quiz tab's upload), and two parsers read it:
 
-- markdown-it-py, whose inline rules are linear for ordinary text but quadratic in the number
-  of link and image openers: ``"!["`` x 750 (1.5 KB) took ~195 ms on the shared two cores and
-  x 32,000 (64 KB) ~4 s, holding the GIL; lines and markup characters cost a few us each;
+- markdown-it-py, whose inline rules are linear for ordinary text but much worse for runs of
+  link and image openers, each of which re-scans what follows up to ``maxNesting`` deep:
+  ``"!["`` x 750 (1.5 KB) took ~195 ms on the shared two cores and x 32,000 (64 KB) ~4 s,
+  holding the GIL; lines and other markup characters cost microseconds each;
 - PyYAML, where an alias (``*a``) re-uses a node, so nine aliases of nine aliases of ... turn
   581 bytes into 9**8 list items that any ``repr`` or ``str`` then walks for seconds.
 
-So, before parsing: the text is at most ``MAX_LINES`` lines, ``MAX_LINK_OPENERS`` ``[``
-characters and ``MAX_MARKUP_CHARS`` markdown punctuation characters (each cap 3-20x the largest
-bundled question: 84 lines, 10 ``[``, 502 markup characters, 5.6 KB), and its front matter is
+So markdown-it runs with ``MAX_NESTING`` (when parsing and when rendering), and before parsing
+the text is at most ``MAX_LINES`` lines, ``MAX_LINK_OPENERS`` ``[`` characters and
+``MAX_MARKUP_CHARS`` markdown punctuation characters (each cap 3-10x the largest bundled
+question: 84 lines, 10 ``[``, 502 markup characters, 5.6 KB), and its front matter is
 composed by ``BoundedLoader``, which refuses every anchor and alias (a question needs neither)
 and caps the node count and nesting before any value is constructed. Measured with these caps
-(``tests/test_hardening.py::test_worst_case_file_parses_fast``), the slowest file we could build
-parses in well under 100 ms.
+(``tests/test_hardening.py::test_worst_case_file_parses_fast``), the slowest files we could build
+parse in 3-55 ms (best of three, on two shared cores at a load average of ~13) and render in
+less; a 64 KB file of ``"!["`` is refused in under 1 ms.
 
 The per-upload and per-session caps on question counts live here too (``session_room``), so the
 Quiz tab and the tests share one rule.
@@ -31,13 +34,18 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 MAX_LINES = 400
 """Lines per question file (the largest bundled one has 84)."""
 
-MAX_LINK_OPENERS = 200
+MAX_LINK_OPENERS = 100
 """``[`` characters per file: every link or image opener (the largest bundled file has 10)."""
+
+MAX_NESTING = 20
+"""markdown-it's ``maxNesting`` for question text (its default, 100, lets each of a run of
+``![`` openers re-scan the rest: ``"!["`` x 100 took 18 ms, x 1000 333 ms; with 20, 2.4 ms and
+78 ms). CommonMark's own preset uses 20; a question nests lists or quotes 3 deep at most."""
 
 MARKUP_CHARS = frozenset("[]()!*_~`<>&\\$|#{}")
 """Characters that open or close markdown (or LaTeX) constructs."""
 
-MAX_MARKUP_CHARS = 2000
+MAX_MARKUP_CHARS = 1500
 """Markup characters per file (the largest bundled file has 502, most of them LaTeX)."""
 
 MAX_YAML_NODES = 500

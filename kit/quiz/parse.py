@@ -26,7 +26,7 @@ from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from kit.quiz.budget import BoundedLoader, text_over_budget
+from kit.quiz.budget import MAX_NESTING, BoundedLoader, text_over_budget
 from kit.quiz.record import (
     DIFFICULTIES,
     ID_PATTERN,
@@ -68,8 +68,9 @@ Demos = Mapping[str, Any]
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
-    md = MarkdownIt("js-default").use(front_matter_plugin)
+    """The parser: js-default preset (nesting capped, see kit.quiz.budget), front matter, and
+    ``$`` math kept as single tokens."""
+    md = MarkdownIt("js-default", {"maxNesting": MAX_NESTING}).use(front_matter_plugin)
     return md.use(dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True)
 
 

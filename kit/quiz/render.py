@@ -20,6 +20,8 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from kit.quiz.budget import MAX_NESTING
+
 DELIMITERS = {
     # style: (inline left, inline right, display left, display right)
     "dollars": ("$", "$", "$$", "$$"),
@@ -39,7 +41,7 @@ def _math_source(content: str) -> str:
 def _renderer(math: str) -> MarkdownIt:
     """js-default markdown-it with math tokens written back between ``math``'s delimiters."""
     inline_l, inline_r, display_l, display_r = DELIMITERS[math]
-    md = MarkdownIt("js-default").use(
+    md = MarkdownIt("js-default", {"maxNesting": MAX_NESTING}).use(
         dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True
     )
 
