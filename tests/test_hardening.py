@@ -27,10 +27,10 @@ from kit.quiz.parse import load_upload, parse_text
 from kit.quiz.progress import (
     MAX_CARDS,
     MAX_REVIEWS,
-    cap_progress,
     export_progress,
     grade,
     new_progress,
+    validate_progress,
 )
 from kit.quiz.record import MAX_FILE_BYTES, MAX_UPLOAD_FILES
 from kit.quiz.render import render_markdown
@@ -341,16 +341,16 @@ def _full_progress() -> dict:
     return {**progress, "cards": cards, "reviews": reviews}
 
 
-def test_cap_progress_keeps_the_latest_reviews_and_refuses_too_many_cards():
+def test_browser_progress_keeps_the_latest_reviews_and_refuses_too_many_cards():
     full = _full_progress()
     export_progress(full)  # valid at the caps
     longer = {**full, "reviews": full["reviews"] + full["reviews"][:10]}
-    kept = cap_progress(longer)
+    kept = validate_progress(longer)
     assert kept.warning is None and len(kept.progress["reviews"]) == MAX_REVIEWS
     assert kept.progress["reviews"][-1] == longer["reviews"][-1]
     flood = {**full, "cards": {f"q{i}": {} for i in range(1_000_000)}}
     t0 = time.perf_counter()
-    refused = cap_progress(flood)
+    refused = validate_progress(flood)
     assert time.perf_counter() - t0 < 0.05  # refused on the count, nothing is walked or copied
     assert refused.progress == new_progress() and "more than the limit" in refused.warning
 

@@ -457,14 +457,19 @@ class LoadedProgress:
     """One sentence for `gr.Warning` when the stored value was corrupted, else None."""
 
 
-def cap_progress(obj: Any) -> LoadedProgress:
-    """A progress value sent by a browser, bounded before anything is copied; never raises.
+def validate_progress(obj: Any) -> LoadedProgress:
+    """Check a value read from `gr.BrowserState` (sent by any browser); never raises.
 
-    Cheap checks first: a value with more than `MAX_CARDS` cards is refused on its count (not
-    walked, not copied), and only the last `MAX_REVIEWS` reviews are looked at and kept (an
-    older, longer history is trimmed, as `grade` trims it). Then the kept part is validated in
-    full (`check_progress`) and copied. Invalid or oversized: fresh progress and a warning.
+    None or an empty value (a first visit) gives fresh progress without a warning; a JSON string
+    is parsed; anything invalid gives fresh progress and a warning saying why.
+
+    Bounded before anything is copied: a value with more than `MAX_CARDS` cards is refused on
+    its count (not walked), and only the last `MAX_REVIEWS` reviews are looked at and kept (an
+    older, longer history is trimmed, as `grade` trims it); then the kept part is validated in
+    full (`check_progress`) and copied.
     """
+    if obj is None or obj == {} or obj == "":
+        return LoadedProgress(new_progress(), None)
     if isinstance(obj, dict):
         cards, reviews = obj.get("cards"), obj.get("reviews")
         if isinstance(cards, dict) and len(cards) > MAX_CARDS:
@@ -474,19 +479,7 @@ def cap_progress(obj: Any) -> LoadedProgress:
                 f"{len(cards):,} cards, more than the limit of {MAX_CARDS}).",
             )
         if isinstance(reviews, list) and len(reviews) > MAX_REVIEWS:
-            obj = {**obj, "reviews": reviews[-MAX_REVIEWS:]}  # a view of the kept tail
-    return validate_progress(obj)
-
-
-def validate_progress(obj: Any) -> LoadedProgress:
-    """Check a value read from `gr.BrowserState`; never raises.
-
-    None or an empty value (a first visit) gives fresh progress without a warning; a JSON string
-    is parsed; anything invalid gives fresh progress and a warning saying why. (`cap_progress`
-    does the same after trimming an over-long history: use it for what a browser sends.)
-    """
-    if obj is None or obj == {} or obj == "":
-        return LoadedProgress(new_progress(), None)
+            obj = {**obj, "reviews": reviews[-MAX_REVIEWS:]}  # only the kept tail is checked
     try:
         progress = import_progress(obj) if isinstance(obj, str) else check_progress(obj)
     except ProgressError as error:

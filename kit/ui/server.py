@@ -7,7 +7,10 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
   other two down; the rest wait in the queue;
 - Train live has its own group of one: a training run is seconds of CPU, never two at once;
 - the queue holds at most ``QUEUE_MAX_SIZE`` waiting requests; beyond that a visitor is told
-  the queue is full (a refusal, not a server error) instead of waiting minutes;
+  the queue is full (a refusal, not a server error) instead of waiting minutes; in front of it,
+  ``kit.ui.edge.EdgeGuard`` (passed to FastAPI as middleware) caps request bodies, gives each
+  session a few places in the queue and training runs their own share, and closes the
+  deep-link and dev-reload routes;
 - ``api_open=False``: the direct REST routes (``/gradio_api/run/<name>``) refuse queued events,
   so no caller can skip the queue and its concurrency limit (Gradio opens them by default
   everywhere except on a Space);
@@ -20,7 +23,10 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
   10,000 lets the server's memory grow by gigabytes under API traffic;
 - number, slider and choice inputs are checked before Gradio's own preprocessing
   (``check_inputs``): a missing or non-numeric value sent through the API gets a message naming
-  the input and its range instead of a generic "Error";
+  the input and its range instead of a generic "Error", cut to ``MAX_ECHO_CHARS``; File and
+  ImageEditor payloads of the wrong shape are named the same way, and every image they
+  reference (and every sketchpad blob) passes ``kit.preprocess.check_image_file`` before
+  Gradio decodes it;
 - the cache of output images and uploads is swept every half hour (``DELETE_CACHE``);
 - an unknown API name is a 404, not a 500; traffic monitoring (``/monitoring``) is off.
 """
@@ -50,11 +56,12 @@ from kit.ui.edge import (
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
-# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API). The wait
-# it allows is QUEUE_MAX_SIZE / throughput; measured on two shared cores (benchmarks/load_test.py):
-# ~5 requests/s over every model endpoint (the plots' rendering dominates), ~25/s over the
-# image-only ones, so 64 waiting means at most ~13 s, or ~3 s. Not lower: one page visit queues
-# its 14 load events at once, so 64 admits ~4 visitors arriving together. 100 API clients get
+# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API): 64 model
+# events (kit.ui.edge.MODEL_QUEUE_MAX) plus 4 training runs (TRAIN_QUEUE_MAX), each group held to
+# its own share by the edge. The wait it allows is 64 / throughput; measured on two shared cores
+# (benchmarks/load_test.py --vary): 4-8 requests/s over every model endpoint with random inputs,
+# so up to ~8-16 s. Not lower: one page visit queues its 14 load events at once, so 64 admits
+# ~4 visitors arriving together. 100 API clients get
 # refusals and no server error; 50 (fewer than 64 waiting) never do.
 QUEUE_MAX_SIZE = MODEL_QUEUE_MAX + TRAIN_QUEUE_MAX  # kit.ui.edge keeps each group to its share
 MAX_FILE_SIZE = "5mb"  # uploads above this are refused by the server before any handler runs
