@@ -413,6 +413,15 @@ def test_wrong_shapes_for_file_and_editor_inputs_are_named(live_app, client):
         assert r.event == "error" and words in (r.error_message or ""), (api, value, r)
 
 
+def test_missing_inputs_are_named(live_app, client):
+    for api, data in [("reconstruct_upload", [None]), ("reconstruct_drawing", [])]:
+        r = client.post(f"{live_app.url}/gradio_api/call/{api}", json={"data": data})
+        assert r.status_code == 422, (api, r.status_code, r.text[:200])
+        assert "missing 'Input noise" in r.json()["detail"] or "missing 'Pick" in r.json()["detail"]
+    assert edge.missing_inputs([1, 2], ("a", "b")) is None
+    assert edge.missing_inputs([1], ("a", "b")).endswith("missing 'b'")
+
+
 # ---- rows 7, 11: closed routes -----------------------------------------------------------------
 
 

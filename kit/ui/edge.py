@@ -17,6 +17,8 @@ It enforces what Gradio has no setting for:
   model events are. So one visitor can hold at most a few places in the queue, and queued
   training runs never take the model demos' places (Gradio's own ``max_size`` is the sum, a
   backstop). The page's Gradio client shows the sentence as an error toast on the event.
+- **complete calls**: a join that sends fewer input values than its event takes is refused
+  (HTTP 422) with a sentence naming the missing inputs;
 - **closed routes**: ``/gradio_api/deep_link`` (writes a session's state to disk on every
   call; the app has no deep-link button) and ``/gradio_api/dev/reload`` (only for
   ``gradio app.py`` reload mode) answer 404.
@@ -90,6 +92,8 @@ class EventRoutes:
     """``api_name`` (used in /call/<api_name>) -> ``fn_index`` (sent by the page to /queue/join)."""
     train_fn_indices: frozenset[int] = frozenset()
     """``fn_index`` values of the training events."""
+    input_names: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
+    """``fn_index`` -> the names (labels) of its inputs, to name what a short call lacks."""
 
 
 @dataclass
@@ -153,6 +157,18 @@ def admission_refusal(
     if others >= MODEL_QUEUE_MAX:
         return "The app is busy right now: try again in a few seconds."
     return None
+
+
+def missing_inputs(data: Any, names: tuple[str, ...]) -> str | None:
+    """The sentence for a call that sends fewer input values than the event takes, else None
+    (Gradio's own message for it is a generic error, and its log line echoes every value)."""
+    if not isinstance(data, list) or len(data) >= len(names):
+        return None
+    lacking = ", ".join(repr(n) for n in names[len(data) :])
+    return (
+        f"This call sends {len(data)} input value(s) but the event takes {len(names)}: "
+        f"missing {lacking}"[:300]
+    )
 
 
 async def _respond(send: Send, status: int, detail: str) -> None:
@@ -260,7 +276,7 @@ class EdgeGuard:
         if joins:
             refusal = self._admission(scope, path, body)
             if refusal is not None:
-                await _respond(send, 429, refusal)
+                await _respond(send, *refusal)
                 return
         await self.app(scope, _replay(body, receive), send)
 
@@ -284,7 +300,8 @@ class EdgeGuard:
                 break
         return b"".join(chunks)
 
-    def _admission(self, scope: Scope, path: str, body: bytes) -> str | None:
+    def _admission(self, scope: Scope, path: str, body: bytes) -> tuple[int, str] | None:
+        """(HTTP status, sentence) refusing a join, or None to pass it on to Gradio."""
         try:
             payload = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -300,9 +317,13 @@ class EdgeGuard:
             fn_index = self.routes.fn_index_by_api.get(api_name)
         if not isinstance(fn_index, int) or isinstance(fn_index, bool):
             return None  # Gradio refuses it (no such event) itself
+        short = missing_inputs(payload.get("data"), self.routes.input_names.get(fn_index, ()))
+        if short is not None:
+            return 422, short
         is_train = fn_index in self.routes.train_fn_indices
         load = queue_load(scope["app"], session, fn_index, self.train_group)
-        return admission_refusal(load, is_train, self.train_group, self._allowance(session))
+        why = admission_refusal(load, is_train, self.train_group, self._allowance(session))
+        return None if why is None else (429, why)
 
     def _allowance(self, session: str | None) -> int:
         """A session's event allowance: the burst while it is new, then the steady cap."""

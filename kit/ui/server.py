@@ -95,6 +95,7 @@ def event_routes(demo: gr.Blocks) -> EventRoutes:
         train_fn_indices=frozenset(
             fn._id for fn in fns if fn.concurrency_id == TRAIN_CONCURRENCY_ID
         ),
+        input_names={fn._id: tuple(_input_name(c) for c in fn.inputs) for fn in fns},
     )
 
 
