@@ -48,10 +48,10 @@ MAX_MULTIPART_BODY = 12 * 1024 * 1024
 SESSION_MAX_EVENTS = 4
 """Events one session may have waiting or running at once, once its page has loaded."""
 
-SESSION_BURST_EVENTS = 16
+SESSION_BURST_EVENTS = 6
 """The same for a session's first ``SESSION_BURST_EVENTS`` joins within ``SESSION_BURST_S``
-seconds: a page visit joins all its load events at once (14 today, fewer once only the first
-tab's run at load). A flooder gets this once per session, then the steady cap."""
+seconds: a page visit joins one load event, and opening a tab one or two more (see
+kit.ui.navigate). A flooder gets this once per session, then the steady cap."""
 
 SESSION_BURST_S = 5.0
 """How long a new session may use the burst allowance."""
