@@ -20,9 +20,10 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 X, S2 = 1.5, 0.5  # p(z) = N(0, 1), p(x|z) = N(z, S2), the observed x
 POST_MEAN, POST_VAR = X / (1 + S2), S2 / (1 + S2)
+Q_LOGVAR = math.log(0.5)  # q = N(0.2, 0.5) away from the posterior
 
 
-def _encoder_grads(k: int, m: int, kind: str, m0=0.2, lv0=math.log(0.5), seed=0) -> torch.Tensor:
+def _encoder_grads(k: int, m: int, kind: str, m0=0.2, lv0=Q_LOGVAR, seed=0) -> torch.Tensor:
     """(m,) estimates of d bound / d q-mean for K samples, by 'iwae', 'stl' or 'dreg'."""
     g = torch.Generator().manual_seed(seed)
     mean = torch.full((m, 1), m0, dtype=torch.float64, requires_grad=True)
