@@ -57,6 +57,15 @@ def test_reparameterize_has_the_right_moments_and_sample_blocks_gradients():
     assert Normal(m, 1.0).rsample().requires_grad
 
 
+@pytest.mark.claim("code-reparameterization")
+def test_the_two_broken_ways_of_sampling_quoted_in_the_evidence():
+    mu = torch.tensor(1.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        Normal(mu, 1.0).sample().pow(2).backward()  # .sample() is outside the graph
+    torch.normal(mu, torch.tensor(1.0)).pow(2).backward()
+    assert float(mu.grad) == 0.0  # torch.normal: a graph, but no gradient to the mean
+
+
 # ---- code-gaussian-kl -----------------------------------------------------------------------
 
 
@@ -154,6 +163,20 @@ def test_train_step_learns_and_the_reconstruction_reaches_the_encoder(test_digit
     assert set(logs[0]) == {"loss", "recon", "kl"}
     assert logs[-1]["loss"] < 0.6 * logs[0]["loss"]  # overfits one batch
     assert logs[-1]["loss"] == pytest.approx(logs[-1]["recon"] + logs[-1]["kl"], rel=1e-6)
+
+
+@pytest.mark.claim("code-vae-loss-training-step")
+def test_vae2_test_set_loss_quoted_in_the_evidence(test_digits):
+    vae_loss = _answer_code("code-vae-loss-training-step")["vae_loss"]
+    model, x = get_model("vae-2"), test_digits.as_float()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        post = model.encode(x)
+        logits = model.decode_logits(post.mu + post.std * torch.randn_like(post.mu))
+        loss, recon, kl = vae_loss(logits, x, post.mu, post.logvar)
+    assert float(kl) == pytest.approx(6.81, abs=0.01)  # closed form, no sampling noise
+    assert float(recon) == pytest.approx(133.25, abs=0.3)
+    assert float(loss) == pytest.approx(140.06, abs=0.3)
 
 
 # ---- code-iwae-logsumexp --------------------------------------------------------------------
