@@ -171,7 +171,7 @@ def run_train(fn, spec: dict) -> dict:
                 loss = _learner_loss(fn, kind, vae, x)
                 loss.backward()
                 optimizer.step()
-            theirs.append(float(loss))
+            theirs.append(float(loss.detach() if isinstance(loss, torch.Tensor) else loss))
         except Exception as err:  # the learner's code failed mid-run: report where
             record["error"] = {"step": step, "type": type(err).__name__, "message": str(err)[:200]}
             break
@@ -357,4 +357,4 @@ def _render_train(drill_id: str, yours: dict, reference: dict) -> DriveView:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.1f}" if math.isfinite(x) else str(x)
+    return f"{x:.4g}" if math.isfinite(x) else str(x)

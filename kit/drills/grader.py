@@ -267,8 +267,7 @@ class Grader:
             self._cap.waiting -= 1
 
     def _run(self, drill: Drill, code: str, extra_cases: list[dict], cpu: float, wall: float):
-        job = {"name": drill.id, "params": list(drill.params), "code": code, "cpu_seconds": cpu,
-               "cases": [{"runner": c.runner, "args": c.args} for c in drill.cases] + extra_cases}  # fmt: skip
+        job = make_job(drill, code, extra_cases, cpu)
         self._admit()
         try:
             return self.pool.run(job, wall)
@@ -318,6 +317,13 @@ class Grader:
         ):
             return _refusal(drill.id, "the sandbox's answer was malformed", outcome.seconds), None
         return grade_results(drill, results[:n], outcome.seconds), results[n:]
+
+
+def make_job(drill: Drill, code: str, extra_cases: list[dict] = (), cpu: float = GRADE_CPU_S):
+    """The JSON job a worker runs: the code, its signature, the hidden cases (and a drive's)."""
+    cases = [{"runner": c.runner, "args": c.args} for c in drill.cases] + list(extra_cases)
+    return {"name": drill.id, "params": list(drill.params), "code": code, "cpu_seconds": cpu,
+            "cases": cases}  # fmt: skip
 
 
 def _precheck(drill: Drill, code) -> str | None:

@@ -38,6 +38,7 @@ from kit.ui import quiz_tab
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
+DRILL_CONCURRENCY_ID = "drills"  # set by the Code drills tab; its grader runs one at a time
 # Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API). The wait
 # it allows is QUEUE_MAX_SIZE / throughput; measured on two shared cores (benchmarks/load_test.py):
 # ~5 requests/s over every model endpoint (the plots' rendering dominates), ~25/s over the
@@ -61,9 +62,9 @@ DELETE_CACHE = (1800, 3600)  # (every N seconds, delete files older than M secon
 
 
 def share_model_concurrency(demo: gr.Blocks) -> None:
-    """Put every queued event except Train live into the ``"models"`` group of two."""
+    """Put every queued event except Train live and the drills into the ``"models"`` group."""
     for fn in demo.fns.values():
-        if fn.queue and fn.concurrency_id != TRAIN_CONCURRENCY_ID:
+        if fn.queue and fn.concurrency_id not in (TRAIN_CONCURRENCY_ID, DRILL_CONCURRENCY_ID):
             fn.concurrency_id = MODEL_CONCURRENCY_ID
             fn.concurrency_limit = MODEL_CONCURRENCY_LIMIT
 
