@@ -44,7 +44,7 @@ TORCH_FUNCTIONS = frozenset(
     linspace eye randn randn_like rand rand_like normal
     stack cat hstack vstack reshape flatten squeeze unsqueeze transpose permute t expand_copy
     broadcast_to chunk split narrow flip roll gather index_select masked_fill
-    matmul mm bmm mv dot outer einsum inner cross norm dist cdist cosine_similarity
+    lerp matmul mm bmm mv dot outer einsum inner cross norm dist cdist cosine_similarity
     float32 float64 int64 int32 long bool pi inf nan e Tensor Generator
     """.split()
 )
@@ -163,8 +163,8 @@ class Signature:
     """Parameter names in order, e.g. ("mu", "logvar", "eps")."""
 
 
-def _refuse(node: ast.AST, what: str) -> RefusedCode:
-    return RefusedCode(f"line {getattr(node, 'lineno', 1)}: {what}")
+def _refuse(node: ast.AST, what: str, line: int | None = None) -> RefusedCode:
+    return RefusedCode(f"line {line or getattr(node, 'lineno', 1)}: {what}")
 
 
 def _check_signature(fn: ast.FunctionDef, sig: Signature) -> None:
@@ -193,12 +193,24 @@ def _assigned_names(fn: ast.FunctionDef) -> set[str]:
     return names
 
 
-def _check_node(node: ast.AST, local: set[str], sig: Signature) -> None:
+def _visit(node: ast.AST, local: set[str], sig: Signature, line: int, top: ast.AST) -> None:
+    """Check ``node`` and everything under it, in source order; an attribute's base is checked
+    before the attribute, so ``torch.hub.load`` is refused for ``torch.hub``."""
+    line = getattr(node, "lineno", line)  # operators carry no position: use their parent's
+    if not isinstance(node, ast.Attribute):
+        _check_node(node, local, sig, line, top)
+    for child in ast.iter_child_nodes(node):
+        _visit(child, local, sig, line, top)
+    if isinstance(node, ast.Attribute):
+        _check_node(node, local, sig, line, top)
+
+
+def _check_node(node: ast.AST, local: set[str], sig: Signature, line: int, top: ast.AST) -> None:
     kind = type(node).__name__
     if not isinstance(node, ALLOWED_NODES):
         label = REFUSED_NAMES.get(kind, f"the construct {kind}")
-        raise _refuse(node, f"{label} {'are' if label.endswith('s') else 'is'} not allowed")
-    if isinstance(node, ast.FunctionDef) and node.name != sig.name:
+        raise _refuse(node, f"{label} {'are' if label.endswith('s') else 'is'} not allowed", line)
+    if isinstance(node, ast.FunctionDef) and node is not top:
         raise _refuse(node, "nested function definitions are not allowed")
     if isinstance(node, ast.Name):
         if node.id.startswith("_"):
@@ -245,17 +257,19 @@ def check_source(source: str, sig: Signature) -> ast.Module:
         raise RefusedCode("line 1: the code could not be parsed") from None
     body = [s for s in tree.body if not _is_docstring(s)]
     defs = [s for s in body if isinstance(s, ast.FunctionDef)]
-    if len(defs) != 1 or len(body) != 1:
-        where = next((s for s in body if not isinstance(s, ast.FunctionDef)), None)
-        if where is not None:
-            raise _refuse(where, f"only one function definition, def {sig.name}(...), is allowed")
-        raise RefusedCode(f"line 1: write exactly one function, def {sig.name}(...)")
-    fn = defs[0]
-    _check_signature(fn, sig)
-    local = _assigned_names(fn)
     try:
-        for node in ast.walk(tree):
-            _check_node(node, local, sig)
+        for stmt in body:  # anything beside the one function: name the construct, then refuse
+            if not isinstance(stmt, ast.FunctionDef):
+                _visit(stmt, set(), sig, stmt.lineno, stmt)
+                raise _refuse(stmt, f"only one function definition, def {sig.name}(...), is allowed")
+        if len(defs) != 1:
+            where = defs[1] if defs else None
+            if where is None:
+                raise RefusedCode(f"line 1: write exactly one function, def {sig.name}(...)")
+            raise _refuse(where, f"only one function definition, def {sig.name}(...), is allowed")
+        fn = defs[0]
+        _check_signature(fn, sig)
+        _visit(fn, _assigned_names(fn), sig, fn.lineno, fn)
     except RecursionError:
         raise RefusedCode("line 1: the code is nested too deeply") from None
     return tree
