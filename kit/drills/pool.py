@@ -32,8 +32,13 @@ from kit.drills.worker import BOOT
 ROOT = Path(__file__).resolve().parents[2]
 MAX_REPLY_BYTES = 4 << 20  # the biggest honest reply (a training drive) is ~0.1 MB
 START_TIMEOUT_S = 120.0  # a cold torch import on a busy two-core machine
-#: the whole environment a worker gets: thread counts, no tokens, no paths, no secrets
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+#: the whole environment a worker gets: thread counts and a locale; no tokens, paths or secrets
+WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "LC_CTYPE": "C.UTF-8",  # what Python would coerce the C locale to anyway (PEP 538)
+}
 
 
 @dataclass

@@ -7,8 +7,9 @@ environment, in an empty temporary folder, in a session of its own. Its life:
    and no core dumped;
 2. warm-up: import torch (one thread), the allowlist, the harness and the demos' model weights
    and digits, and run one tiny forward/backward so lazy initialisation happens now;
-3. lock down: drop root to ``nobody`` where it runs as root (so the process-count limit holds
-   and the server's files are out of reach), cap the address space (RLIMIT_AS) a little above
+3. lock down: move into an empty network namespace where the kernel allows it, drop root to
+   ``nobody`` where it runs as root (so the process-count limit holds and the server's files
+   are out of reach), cap the address space (RLIMIT_AS) a little above
    what the warm-up used, forbid new processes and threads (RLIMIT_NPROC = 0) and cap file
    descriptors (RLIMIT_NOFILE); then print ``{"ready": ...}`` and wait;
 4. read one job (one JSON line on stdin), cap its CPU seconds (RLIMIT_CPU), check the code
@@ -30,6 +31,8 @@ MAX_JOB_BYTES = 1 << 20
 ADDRESS_SPACE_HEADROOM = 1 << 30  # bytes above the warm-up's mappings: a drill needs a few MB
 OPEN_FILES = 16  # stdin, stdout, stderr and what torch keeps open; no room for much else
 NOBODY = 65534
+CLONE_NEWNET = 0x40000000  # from <sched.h>
+CLONE_NEWUSER = 0x10000000
 
 
 def _limit(kind: int, value: int) -> None:
@@ -61,7 +64,18 @@ def _warm_up():
     harness.run_case(training_step, "training_step", {"seed": 0, "beta": 1.0})  # lazy init
 
 
-def _lock_down() -> None:
+def _isolate_network() -> str:
+    """Move into an empty network namespace (only a loopback, down) where the kernel allows it:
+    as root directly, else through a new user namespace. Best effort: "isolated" or "shared"."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    flags = CLONE_NEWNET if os.getuid() == 0 else CLONE_NEWUSER | CLONE_NEWNET
+    return "isolated" if libc.unshare(flags) == 0 else "shared"
+
+
+def _lock_down() -> str:
+    network = _isolate_network()
     if os.getuid() == 0:  # as root RLIMIT_NPROC is not enforced and every file is readable
         os.setgroups([])
         os.setgid(NOBODY)
@@ -69,6 +83,7 @@ def _lock_down() -> None:
     _limit(resource.RLIMIT_AS, _vm_size() + ADDRESS_SPACE_HEADROOM)
     _limit(resource.RLIMIT_NPROC, 0)
     _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
+    return network
 
 
 def _cap_cpu(seconds: float) -> None:
@@ -127,8 +142,8 @@ def main() -> None:
     _limit(resource.RLIMIT_FSIZE, 0)
     _limit(resource.RLIMIT_CORE, 0)
     _warm_up()
-    _lock_down()
-    _say({"ready": True, "pid": os.getpid(), "uid": os.getuid(), "dynamo": "torch._dynamo" in sys.modules})
+    network = _lock_down()
+    _say({"ready": True, "pid": os.getpid(), "uid": os.getuid(), "network": network})
     line = sys.stdin.readline(MAX_JOB_BYTES)
     if not line:
         os._exit(0)  # the server went away, or gave this spare up
