@@ -205,7 +205,8 @@ RESOURCE_ATTACKS = [
     ("10 GB tensor", ["big = torch.ones(10 * 2 ** 30 // 4)", "return z_a + big[0]"],
      "allocate"),
     ("huge string", ["s = 'ab' * (10 ** 10)", "return z_a"], "MemoryError"),
-    ("doubling list", ["x = [1]", "while True:", "    x = x + x", "return z_a"], "MemoryError"),
+    ("doubling list", ["x = [1]", "while True:", "    x = x + x", "return z_a"],
+     "MemoryError|stopped"),  # out of memory, or out of time first on a busy machine
     ("deep recursion", ["return lerp(z_a, z_b, t)"], "RecursionError"),
     ("huge output", ["return torch.zeros(5_000_000)"], "OutputTooLarge"),
 ]  # fmt: skip
@@ -219,7 +220,7 @@ def test_resource_attacks_are_stopped_with_a_clear_message(grader, label, lines,
     result = grader.grade("lerp", code)
     assert not result["passed"]
     text = result["message"] + " ".join(t["message"] for t in result["tests"])
-    assert words in text, result
+    assert any(w in text for w in words.split("|")), result
     assert time.monotonic() - t0 < 200
 
 
@@ -297,9 +298,13 @@ def test_named_mistakes_through_a_real_worker(grader, key):
     assert result["mistake"] == key[1], result
 
 
+CELL = 85  # a drive picture's cell: 28 px x 3, plus 1 px of grey between cells
+
+
 def _halves(image: np.ndarray, rows: int) -> list[np.ndarray]:
-    h = image.shape[0] // rows
-    return [image[i * h : (i + 1) * h] for i in range(rows)]
+    """The picture's rows of cells (it has ``rows`` of them)."""
+    assert image.shape[0] == rows * CELL + 1
+    return [image[i * CELL + 1 : (i + 1) * CELL] for i in range(rows)]
 
 
 def test_reparameterize_drives_reconstructions(grader):
@@ -310,7 +315,7 @@ def test_reparameterize_drives_reconstructions(grader):
     wrong, view = grader.drive("reparameterize", WRONG[("reparameterize", "no_noise")])
     assert wrong["mistake"] == "no_noise"
     top, bottom = _halves(view.image, 2)
-    cells = [top[:, i * 85 + 1 : (i + 1) * 85] for i in range(1, 9)]
+    cells = [top[:, i * CELL + 1 : (i + 1) * CELL] for i in range(1, 9)]
     assert all(np.array_equal(cells[0], c) for c in cells)  # no noise: 8 copies of the mean
     assert not np.array_equal(top, bottom)
 

@@ -281,7 +281,7 @@ def _decode_rows(rows: list[torch.Tensor | None]) -> torch.Tensor:
 
 def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) -> DriveView:
     """The picture, plot and summary of one drive run."""
-    from kit.demos.common import grid_display, test_digit
+    from kit.demos.common import test_digit
 
     d = _vae().config.latent_dim
     if drive == "reconstruct":
@@ -291,7 +291,7 @@ def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) 
         imgs = torch.cat([original, _decode_rows([z_yours if usable else None])[:SAMPLE_N],
                           original, _decode_rows([z_ref])[:SAMPLE_N]])  # fmt: skip
         note = "" if usable else " Your function's result was not 8 finite codes: row left blank."
-        return DriveView(grid_display(imgs, nrow=SAMPLE_N + 1), None,
+        return DriveView(_grid(imgs, nrow=SAMPLE_N + 1), None,
                          "Test digit 0 (left) and 8 codes sampled with **your** reparameterize "
                          "(top row) and the reference's (bottom row), decoded by the shipped "
                          f"VAE-2, with the same ε.{note}")  # fmt: skip
@@ -303,7 +303,7 @@ def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) 
         imgs = torch.cat([_decode_rows([zy])[:10] if ok else torch.zeros(10, 784),
                           _decode_rows([torch.cat(path_r)])[:10]])  # fmt: skip
         note = "" if ok else " Your function did not return one finite code per t: row left blank."
-        return DriveView(grid_display(imgs, nrow=10), None,
+        return DriveView(_grid(imgs, nrow=10), None,
                          f"From test digit {INTERPOLATE_INDICES[0]} to digit "
                          f"{INTERPOLATE_INDICES[1]} through VAE-2's latent plane at t = 0, 1/9, …, "
                          f"1: **your** {drill_id} (top row), the reference's (bottom).{note}")  # fmt: skip
@@ -313,7 +313,7 @@ def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) 
             t = _tensor(r, 784)
             rows.append(t if t is not None and t.shape[0] == SAMPLE_N else torch.zeros(SAMPLE_N, 784))
         temps = ", ".join(f"{t:g}" for t in SAMPLE_TEMPERATURES)
-        return DriveView(grid_display(torch.cat(rows), nrow=SAMPLE_N), None,
+        return DriveView(_grid(torch.cat(rows), nrow=SAMPLE_N), None,
                          f"VAE-2's decoder sampled at T = {temps} (one row each): **your** "
                          "sampler in the top three rows, the reference's in the bottom three "
                          "(same generator seed).")  # fmt: skip
@@ -323,7 +323,7 @@ def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) 
 
 
 def _render_train(drill_id: str, yours: dict, reference: dict) -> DriveView:
-    from kit.demos.common import grid_display, new_figure
+    from kit.demos.common import new_figure
 
     fig = new_figure(figsize=(7, 3.2))
     ax_elbo, ax_kl = fig.subplots(1, 2)
@@ -337,7 +337,7 @@ def _render_train(drill_id: str, yours: dict, reference: dict) -> DriveView:
     fig.tight_layout()
     after = [_tensor(r["after"], 784) if "after" in r else None for r in (yours, reference)]
     shown = [a if a is not None and a.shape[0] == 8 else torch.zeros(8, 784) for a in after]
-    image = grid_display(torch.cat([_digits()[SHOWN], *shown]), nrow=8)
+    image = _grid(torch.cat([_digits()[SHOWN], *shown]), nrow=8)
     lines = [f"{TRAIN_STEPS} Adam steps of a fresh VAE (VAE-2's architecture) on the bundled "
              f"test digits, batch {TRAIN_BATCH}, with **your** `{drill_id}` and with the "
              "reference. The plots are measured by the kit's own loss on 256 held-out digits; "
@@ -354,6 +354,13 @@ def _render_train(drill_id: str, yours: dict, reference: dict) -> DriveView:
             f"(reference {_fmt(ev_r[-1]['kl'])})."
         )
     return DriveView(image, fig, "\n\n".join(lines))
+
+
+def _grid(images: torch.Tensor, nrow: int):
+    """Flat images (N, 784) -> one picture, ``nrow`` per row (cells 85 px: 28 x 3 + 1 pad)."""
+    from kit.demos.common import grid_display
+
+    return grid_display(images.reshape(-1, 28, 28), nrow=nrow)
 
 
 def _fmt(x: float) -> str:
