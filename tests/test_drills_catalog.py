@@ -62,13 +62,15 @@ def test_every_variant_fails_and_is_told_apart_from_every_other(drill_id):
     ref = expected_results(drill_id)
     results = {m.id: variant_results(drill_id, m.id) for m in drill.mistakes}
     for mid, res in results.items():
-        assert any(first_difference(g, e, drill.rtol, drill.atol) for g, e in zip(res, ref)), mid
+        assert any(
+            first_difference(g, e, drill.rtol, drill.atol) for g, e in zip(res, ref, strict=False)
+        ), mid
     ids = list(results)
     for i, a in enumerate(ids):
         for b in ids[i + 1 :]:
             assert any(
                 first_difference(x, y, drill.rtol, drill.atol)
-                for x, y in zip(results[a], results[b])
+                for x, y in zip(results[a], results[b], strict=False)
             ), (a, b)
     messages = [m.message for m in drill.mistakes]
     assert len(set(messages)) == len(messages)
@@ -119,7 +121,9 @@ def test_unrecognised_wrong_answer_shows_first_failing_input_expected_and_got():
     assert result["mistake"] is None and not result["passed"]
     first = next(t for t in result["tests"] if not t["passed"])
     assert first["name"] == "mu = 1, sigma = 1"
-    assert "expected shape (1,) [0.5]" in first["message"] and "got shape (1,) [3]" in first["message"]
+    assert (
+        "expected shape (1,) [0.5]" in first["message"] and "got shape (1,) [3]" in first["message"]
+    )
     assert first["message"] in result["message"]
 
 
@@ -189,7 +193,10 @@ def test_warmup_and_free_bits_match_kit_losses():
 
 
 def test_slerp_moves_at_constant_angular_speed_on_the_circle():
-    a, b = torch.tensor([3.0, 0.0], dtype=torch.float64), torch.tensor([0.0, 3.0], dtype=torch.float64)
+    a, b = (
+        torch.tensor([3.0, 0.0], dtype=torch.float64),
+        torch.tensor([0.0, 3.0], dtype=torch.float64),
+    )
     for t in (0.0, 0.2, 0.5, 0.9, 1.0):
         z = S.slerp(a, b, t)
         assert math.isclose(float(z.norm()), 3.0, rel_tol=1e-9)

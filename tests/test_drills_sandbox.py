@@ -213,7 +213,9 @@ RESOURCE_ATTACKS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label,lines,words", RESOURCE_ATTACKS, ids=[a[0] for a in RESOURCE_ATTACKS])
+@pytest.mark.parametrize(
+    "label,lines,words", RESOURCE_ATTACKS, ids=[a[0] for a in RESOURCE_ATTACKS]
+)
 def test_resource_attacks_are_stopped_with_a_clear_message(grader, label, lines, words):
     code = "def lerp(z_a, z_b, t):\n" + "".join(f"    {ln}\n" for ln in lines)
     t0 = time.monotonic()

@@ -311,7 +311,9 @@ def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) 
         rows = []
         for r in (*yours, *reference):
             t = _tensor(r, 784)
-            rows.append(t if t is not None and t.shape[0] == SAMPLE_N else torch.zeros(SAMPLE_N, 784))
+            rows.append(
+                t if t is not None and t.shape[0] == SAMPLE_N else torch.zeros(SAMPLE_N, 784)
+            )
         temps = ", ".join(f"{t:g}" for t in SAMPLE_TEMPERATURES)
         return DriveView(_grid(torch.cat(rows), nrow=SAMPLE_N), None,
                          f"VAE-2's decoder sampled at T = {temps} (one row each): **your** "

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -122,9 +121,14 @@ def _close(a: dict, b: dict, rtol: float, atol: float) -> bool:
         )
     if a.get("shape") != b.get("shape"):
         return False
-    ta = torch.tensor(a["data"], dtype=torch.float64)
-    tb = torch.tensor(b["data"], dtype=torch.float64)
-    return bool(torch.allclose(ta, tb, rtol=rtol, atol=atol, equal_nan=True))
+    try:  # the worker's half is data from an untrusted process: malformed means different
+        ta = torch.tensor(a["data"], dtype=torch.float64)
+        tb = torch.tensor(b["data"], dtype=torch.float64)
+        return ta.shape == tb.shape and bool(
+            torch.allclose(ta, tb, rtol=rtol, atol=atol, equal_nan=True)
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError):
+        return False
 
 
 def first_difference(got: dict, expected: dict, rtol: float, atol: float) -> str | None:
@@ -312,8 +316,10 @@ class Grader:
             msg = f"defining your function raised {err.get('error')}: {err.get('message')}"
             return _refusal(drill.id, msg[:300], outcome.seconds), None
         results = reply.get("results")
-        if not isinstance(results, list) or len(results) < n or not all(
-            isinstance(r, dict) for r in results
+        if (
+            not isinstance(results, list)
+            or len(results) < n
+            or not all(isinstance(r, dict) for r in results)
         ):
             return _refusal(drill.id, "the sandbox's answer was malformed", outcome.seconds), None
         return grade_results(drill, results[:n], outcome.seconds), results[n:]

@@ -101,7 +101,9 @@ def build_value(spec):
         return torch.tensor(spec["tensor"], dtype=torch.float32)
     if "randn" in spec:
         x = torch.randn(spec["randn"], generator=_generator(spec.get("seed", 0)))
-        shift, scale = (torch.as_tensor(spec.get(k, d)) for k, d in (("shift", 0.0), ("scale", 1.0)))
+        shift, scale = (
+            torch.as_tensor(spec.get(k, d)) for k, d in (("shift", 0.0), ("scale", 1.0))
+        )
         return shift + scale * x  # per-column scale and shift when they are lists
     if "uniform" in spec:
         lo, hi = spec.get("low", 0.0), spec.get("high", 1.0)

@@ -14,6 +14,7 @@ only. A worker that overruns is killed (SIGKILL to its whole session).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -209,14 +210,10 @@ class WorkerPool:
 
     @staticmethod
     def _kill(worker: _Worker) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(worker.proc.pid, signal.SIGKILL)  # the worker's whole session
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             worker.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         for stream in (worker.proc.stdin, worker.proc.stdout):
             try:
                 if stream is not None:

@@ -98,9 +98,8 @@ def _demo_line(demo: dict | None) -> str:
     tab = next((label for tab_id, label, _ in TABS if tab_id == spec.tab), spec.tab)
     if spec.tab == "quiz":
         tab = "Quiz"
-    return (
-        f"\n\n**See what it does:** the *{tab}* tab, demo `{spec.id}`: {spec.summary}"
-        + (f" ({note})" if note else "")
+    return f"\n\n**See what it does:** the *{tab}* tab, demo `{spec.id}`: {spec.summary}" + (
+        f" ({note})" if note else ""
     )
 
 
