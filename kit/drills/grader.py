@@ -21,6 +21,7 @@ The result is a plain dict (the API's JSON): ``passed``, ``tests`` (name/passed/
 
 from __future__ import annotations
 
+import atexit
 import math
 import threading
 from dataclasses import dataclass
@@ -355,4 +356,5 @@ def shared_grader() -> Grader:
     with _shared_lock:
         if _shared is None:
             _shared = Grader()
+            atexit.register(_shared.close)  # no spare outlives the server
         return _shared

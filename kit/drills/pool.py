@@ -110,6 +110,12 @@ class WorkerPool:
         for w in idle:
             self._kill(w)
 
+    def wait_ready(self, timeout: float = START_TIMEOUT_S) -> bool:
+        """Block until the first spare has finished its warm-up (for benchmarks and tests)."""
+        with self._lock:
+            worker = self._idle[0] if self._idle else None
+        return worker is not None and self._await_ready(worker, timeout)
+
     def worker_pids(self) -> list[int]:
         with self._lock:
             return [w.proc.pid for w in self._idle]

@@ -239,7 +239,7 @@ def build(demo: gr.Blocks) -> None:
     check = check_btn.click(
         user_errors(grade_drill), [drill, code], result_json, api_name="grade_drill", **grading
     )
-    check.then(result_markdown, result_json, result_md, api_visibility="private", queue=False)
+    check.success(result_markdown, result_json, result_md, api_visibility="private", queue=False)
     run = run_btn.click(
         user_errors(drive_drill),
         [drill, code],
@@ -247,7 +247,7 @@ def build(demo: gr.Blocks) -> None:
         api_visibility="private",
         **grading,
     )
-    run.then(result_markdown, result_json, result_md, api_visibility="private", queue=False)
+    run.success(result_markdown, result_json, result_md, api_visibility="private", queue=False)
     drill.change(
         select_drill,
         [drill, current, code, store],
