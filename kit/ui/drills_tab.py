@@ -174,6 +174,9 @@ def select_drill(drill_id, previous, code, store):
     if drill_id not in all_drills():
         return statement_of(None), gr.update(), None, store, "", gr.update(interactive=False)
     drill = all_drills()[drill_id]
+    # a learner picked a drill: start the spare worker's torch import while they write (not at
+    # app start, where it would compete with the server's own start on two cores)
+    shared_grader().warm()
     return (
         statement_of(drill_id),
         saved_code(store, drill_id),
@@ -259,4 +262,3 @@ def build(demo: gr.Blocks) -> None:
         reset_code, [drill, store], [code, store, result_md], api_visibility="private", queue=False
     )
     code.change(None, [drill, code, store], store, js=DRILL_JS_SAVE, api_visibility="private")
-    shared_grader().warm()  # the first spare worker starts importing torch now
