@@ -43,6 +43,7 @@ from kit.demos.common import (
     to_display,
 )
 from kit.demos.registry import DemoSpec
+from kit.demos.render import Canvas, figure_to_array, frozen
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -54,7 +55,6 @@ ACTIVE_KL = 0.01  # nats: a dimension whose test-set KL_j is below this carries 
 TRAVERSAL_LIMIT = 3.0  # each dimension is swept over [-3, 3], the prior's +-3 sigma
 STEPS_RANGE = (3, 15)
 TRAVERSAL_CHOICES = ("all", *BETA_MODELS)
-CELL_SCALE = 1  # traversal cells at 28 px; imshow upscales them (nearest) when drawn
 COLOURS = {"beta-vae-0.5": "#1b9e77", "beta-vae-1": "#7570b3", "beta-vae-4": "#d95f02"}
 COLOURS["beta-vae-10"] = "#e7298a"
 
@@ -289,35 +289,70 @@ def _kl_text(kl: float) -> str:
     return f"{kl:.2f}" if kl >= ACTIVE_KL else "<0.01"
 
 
-def _traversal_figure(travs: list[Traversal]) -> Figure:
-    steps = len(travs[0].values)
-    d = len(travs[0].order)
-    panel_w = 1.3 + 0.3 * steps  # inches: row labels + cells
-    fig = new_figure(figsize=(max(5.0, panel_w * len(travs)), 0.3 * d + 1.3), layout="constrained")
-    axes = fig.subplots(1, len(travs), squeeze=False)[0]
-    cell = 28 * CELL_SCALE + 1  # grid_display: cells of 28 * scale px plus a 1 px border
-    centres = 1 + cell * np.arange(max(steps, d)) + 28 * CELL_SCALE / 2
-    bottom = cell * d + 1
-    every = 2 if steps > 9 else 1
-    for ax, t in zip(axes, travs, strict=True):
-        ax.imshow(
-            grid_display(t.images, nrow=steps, scale=CELL_SCALE),
-            cmap="gray",
-            vmin=0,
-            vmax=255,
-            interpolation="nearest",
-        )
-        ax.set_axis_off()  # labels as plain text: matplotlib's tick objects are slow to build
-        for r, (j, k) in enumerate(zip(t.order, t.kl, strict=True)):
-            label = f"z{j}  KL {_kl_text(k)}"
-            ax.text(-0.15 * cell, centres[r], label, ha="right", va="center", fontsize=7.5)
+TRAVERSAL_WIDTH_PX = 1500  # aim for at most about this many pixels across all panels
+LABEL_W, TITLE_H, VALUES_H, FOOT_H, GAP = 104, 30, 22, 26, 18  # traversal layout, pixels
+
+
+def _traversal_scale(steps: int, panels: int) -> int:
+    """Cell upscaling: as large as fits ``TRAVERSAL_WIDTH_PX`` (1 or 2)."""
+    per_panel = TRAVERSAL_WIDTH_PX / panels - LABEL_W - GAP
+    return max(1, min(2, int(per_panel // (29 * steps))))
+
+
+@lru_cache(maxsize=64)
+def _traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The traversal picture without its digits, and the left column of each grid.
+
+    Everything on it depends only on the models' shipped KL (the row order and labels) and
+    ``steps`` (the values), so it is drawn once per (models, steps) and shared, read-only.
+    """
+    d = len(load_metrics(names[0]).kl_per_dim)
+    scale = _traversal_scale(steps, len(names))
+    cell = 28 * scale + 1  # grid_display: cells of 28 * scale px plus a 1 px border
+    grid_w, grid_h = steps * cell + 1, d * cell + 1
+    width = len(names) * (LABEL_W + grid_w) + (len(names) - 1) * GAP + 8
+    canvas = Canvas(width, TITLE_H + grid_h + VALUES_H + FOOT_H)
+    values = np.linspace(-TRAVERSAL_LIMIT, TRAVERSAL_LIMIT, steps)
+    widest = max(canvas.text_width(f"{v:g}", 11) for v in values)
+    every = 1 if widest <= cell - 4 else 2  # label every other column when they would touch
+    lefts = []
+    for p, name in enumerate(names):
+        info = load_metrics(name)
+        order = np.argsort(-info.kl_per_dim, kind="stable")  # the row order ``traverse`` uses
+        left = p * (LABEL_W + grid_w + GAP) + LABEL_W
+        lefts.append(left)
+        active = int((info.kl_per_dim > ACTIVE_KL).sum())
+        canvas.text(
+            (left + grid_w / 2, TITLE_H - 8), f"{_beta_label(name)} · {active} of {d} dims active",
+            14, anchor="mb",
+        )  # fmt: skip
+        for r, j in enumerate(order):
+            label = f"z{j}  KL {_kl_text(info.kl_per_dim[j])}"
+            canvas.text((left - 6, TITLE_H + 1 + r * cell + cell / 2), label, 11, anchor="rm")
         for c in range(0, steps, every):
-            value = f"{t.values[c]:g}"
-            ax.text(centres[c], bottom + 0.1 * cell, value, ha="center", va="top", fontsize=7.5)
-        active = int((t.kl > ACTIVE_KL).sum())
-        ax.set_title(f"{_beta_label(t.name)} · {active} of {d} dims active", fontsize=10)
-    fig.supxlabel("value of the swept dimension (others at the posterior mean)", fontsize=8)
-    return fig
+            x = left + 1 + c * cell + cell / 2
+            canvas.text((x, TITLE_H + grid_h + 5), f"{values[c]:g}", 11, anchor="mt")
+    canvas.text(
+        (width / 2, TITLE_H + grid_h + VALUES_H + 4),
+        "value of the swept dimension (others at the posterior mean)", 12, anchor="mt",
+    )  # fmt: skip
+    return frozen(canvas.array()), tuple(lefts)
+
+
+def traversal_image(travs: list[Traversal]) -> np.ndarray:
+    """Every model's traversal grid side by side, labelled: (H, W, 3) uint8.
+
+    Row r of a grid is dimension ``order[r]`` (labelled with its test-set KL), column c the
+    value ``values[c]``; the labels come from the cached frame, the digits are pasted in.
+    """
+    steps = len(travs[0].values)
+    frame, lefts = _traversal_frame(tuple(t.name for t in travs), steps)
+    scale = _traversal_scale(steps, len(travs))
+    out = frame.copy()
+    for t, left in zip(travs, lefts, strict=True):
+        grid = grid_display(t.images, nrow=steps, scale=scale)  # (d * cell + 1, steps * cell + 1)
+        out[TITLE_H : TITLE_H + grid.shape[0], left : left + grid.shape[1]] = grid[..., None]
+    return out
 
 
 def latent_traversal(index=0, model="all", steps=9) -> dict:
@@ -348,7 +383,7 @@ def latent_traversal(index=0, model="all", steps=9) -> dict:
         "decoder, so its row barely changes."
     )
     return {
-        "figure": _traversal_figure(travs),
+        "figure": traversal_image(travs),
         "summary": "\n".join(lines),
         "numbers": {
             t.name: {
@@ -421,7 +456,7 @@ def rate_distortion() -> dict:
         "faint lines show where each model travelled during training." + _missing_note(missing)
     )
     return {
-        "figure": _rate_distortion_figure(ms),
+        "figure": _rate_distortion_image(tuple(m.name for m in ms)),
         "table": "\n".join(lines),
         "numbers": {
             m.name: {
@@ -478,6 +513,18 @@ def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
     return fig
 
 
+@lru_cache(maxsize=4)
+def _rate_distortion_image(names: tuple[str, ...]) -> np.ndarray:
+    """The rate-distortion figure of the shipped numbers, drawn once per process: read-only."""
+    return frozen(figure_to_array(_rate_distortion_figure([load_metrics(n) for n in names])))
+
+
+@lru_cache(maxsize=4)
+def _kl_bars_image(names: tuple[str, ...]) -> np.ndarray:
+    """The KL-per-dimension bars of the shipped numbers, drawn once per process: read-only."""
+    return frozen(figure_to_array(_kl_bars_figure([load_metrics(n) for n in names])))
+
+
 def kl_per_dimension() -> dict:
     """Bar plots of each β's test-set KL per latent dimension, with its active-unit count."""
     ms, missing = available_metrics()
@@ -489,7 +536,7 @@ def kl_per_dimension() -> dict:
         + _missing_note(missing)
     )
     return {
-        "figure": _kl_bars_figure(ms),
+        "figure": _kl_bars_image(tuple(m.name for m in ms)),
         "summary": summary,
         "numbers": {
             m.name: {

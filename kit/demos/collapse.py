@@ -25,6 +25,7 @@ import numpy as np
 
 from kit.demos.common import as_choice, new_figure
 from kit.demos.registry import DemoSpec
+from kit.demos.render import figure_to_array, frozen
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -135,6 +136,14 @@ def _figure(records: list[KLRecord], picked: KLRecord) -> Figure:
     return fig
 
 
+@lru_cache(maxsize=len(BETA_MODELS))
+def collapse_image(names: tuple[str, ...], picked: str) -> np.ndarray:
+    """``_figure`` of the shipped KL records as (H, W, 3) uint8, drawn once per process per
+    model (four pictures in all): read-only, shared by every visitor."""
+    records = [load_kl_record(n) for n in names]
+    return frozen(figure_to_array(_figure(records, load_kl_record(picked))))
+
+
 def posterior_collapse(model: str = "beta-vae-10") -> dict:
     """KL per latent dimension across beta, and across epochs for ``model``."""
     name = as_choice(model, "the model", BETA_MODELS)
@@ -172,7 +181,7 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
         "is the prior for every digit, so it tells the decoder nothing. " + timing + note
     )
     return {
-        "figure": _figure(records, picked),
+        "figure": collapse_image(tuple(r.name for r in records), picked.name),
         "summary": summary,
         "numbers": {
             r.name: {

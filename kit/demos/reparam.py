@@ -28,18 +28,15 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.distributions import Normal
 
-from kit.demos.common import as_choice, as_float, as_int, new_figure
+from kit.demos.common import as_choice, as_float, as_int
 from kit.demos.registry import DemoSpec
-
-if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
-    from matplotlib.figure import Figure
+from kit.demos.render import BLACK, TAB, Canvas, Panel
 
 MU_RANGE = (-3.0, 3.0)
 SIGMA_RANGE = (0.1, 3.0)
@@ -114,27 +111,53 @@ def estimate_gradients(
     )
 
 
-def _histogram_figure(est: GradientEstimates, f_name: str, n: int) -> Figure:
-    fig = new_figure(figsize=(7.5, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+HIST_SIZE = (820, 380)  # pixels of the histogram picture
+HIST_BINS = 60
+
+
+def histogram_image(est: GradientEstimates, f_name: str, n: int) -> np.ndarray:
+    """Both estimators' histograms and the true gradient as (380, 820, 3) uint8.
+
+    Bins: 60 equal ones over the 0.5-99.5 percentiles of all 2M estimates (widened to hold
+    the true value); estimates outside are piled into the edge bins.
+    """
     both = np.concatenate([est.pathwise, est.score])
     lo, hi = np.percentile(both, [0.5, 99.5])  # clip the score estimator's long tails
     lo, hi = min(lo, est.true), max(hi, est.true)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
-    bins = np.linspace(lo, hi, 61)
-    for values, label, color in (
-        (est.score, "score function (REINFORCE)", "tab:orange"),
-        (est.pathwise, "pathwise (reparameterized)", "tab:blue"),
-    ):
-        counts, _ = np.histogram(np.clip(values, lo, hi), bins=bins)
-        ax.stairs(counts, bins, fill=True, alpha=0.6, color=color, label=label)  # one artist
-    ax.axvline(est.true, color="black", lw=2, label=f"true gradient = {est.true:.3f}")
-    ax.set_xlabel(f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each")
-    ax.set_ylabel(f"count (of {len(est.pathwise)} repeats)")
-    ax.set_title("estimates beyond the 0.5–99.5 percentiles are piled at the edges", fontsize=8)
-    ax.legend(loc="upper right", fontsize=8)
-    return fig
+    bins = np.linspace(lo, hi, HIST_BINS + 1)
+    series = (
+        (est.score, "score function (REINFORCE)", TAB["orange"]),
+        (est.pathwise, "pathwise (reparameterized)", TAB["blue"]),
+    )
+    counts = [np.histogram(np.clip(v, lo, hi), bins=bins)[0] for v, _, _ in series]
+    top = max(int(c.max()) for c in counts)
+
+    canvas = Canvas(*HIST_SIZE)
+    panel = Panel((78, 34, HIST_SIZE[0] - 16, HIST_SIZE[1] - 62), (lo, hi), (0, top * 1.08))
+    canvas.axes(
+        panel,
+        xlabel=f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each",
+        ylabel=f"count (of {len(est.pathwise)} repeats)",
+        title="estimates beyond the 0.5–99.5 percentiles are piled at the edges",
+    )
+    cols, base = panel.col(bins), panel.row(0.0)
+    for c, (_, _, colour) in zip(counts, series, strict=True):
+        rows = panel.row(c)  # (60,) top of each bar
+        for k in np.flatnonzero(c):  # filled bars at 60% opacity, as overlapping stairs
+            canvas.rect((cols[k], rows[k], cols[k + 1], base), fill=(*colour, 153))
+    true_col = float(panel.col(est.true))
+    canvas.line([(true_col, panel.box[1]), (true_col, base)], color=BLACK, width=3)
+    canvas.legend(
+        [
+            (series[0][1], (*TAB["orange"], 153), "patch"),
+            (series[1][1], (*TAB["blue"], 153), "patch"),
+            (f"true gradient = {est.true:.3f}", BLACK, "line"),
+        ],
+        (panel.box[2] - 8, panel.box[1] + 8),
+    )
+    return canvas.array()
 
 
 def reparam_gradients(
@@ -191,7 +214,7 @@ def reparam_gradients(
         f"| {se_score:.3g} |\n\n" + verdict
     )
     return {
-        "figure": _histogram_figure(est, f_name, n),
+        "figure": histogram_image(est, f_name, n),
         "summary": summary,
         "numbers": stats,
     }
