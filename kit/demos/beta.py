@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -36,17 +35,13 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
-    new_figure,
     parse_digit_class,
     random_index,
     test_digit,
     to_display,
 )
 from kit.demos.registry import DemoSpec
-from kit.demos.render import Canvas, figure_to_array, frozen
-
-if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
-    from matplotlib.figure import Figure
+from kit.demos.render import BLACK, TEXT_GREY, Canvas, Panel, frozen, rgb
 from kit.losses import bce_reconstruction
 from kit.models import CheckpointError, read_training_record
 
@@ -399,41 +394,51 @@ def latent_traversal(index=0, model="all", steps=9) -> dict:
 # ---- test-set numbers: rate-distortion and KL per dimension ----------------------------------
 
 
-def _rate_distortion_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = new_figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
-    for m in ms:  # faint: where each model travelled during training (test set, per epoch)
-        ax.plot(m.history_kl, m.history_recon, color=COLOURS[m.name], lw=0.8, alpha=0.35)
-    ax.plot([m.kl for m in ms], [m.recon for m in ms], color="grey", lw=1, ls=":", zorder=1)
-    for m in ms:
-        ax.scatter(m.kl, m.recon, s=60, color=COLOURS[m.name], zorder=3, edgecolor="black")
-        ax.annotate(
-            f"{_beta_label(m.name)}\n{m.active_dims} active",
-            (m.kl, m.recon),
-            xytext=(0, 9),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=8.5,
-        )
-    best = min(ms, key=lambda m: m.neg_elbo)
-    span = np.array([0.0, max(m.kl for m in ms) * 1.15])
-    ax.plot(span, best.neg_elbo - span, color="black", lw=0.8, ls="--", alpha=0.5)
-    ax.text(  # recon + KL = const: the points of equal negative ELBO
-        0.02 * span[1],
-        best.neg_elbo,
-        f"dashed: recon + KL = {best.neg_elbo:.1f} (equal −ELBO)",
-        fontsize=7,
-        color="dimgrey",
-        ha="left",
-        va="bottom",
+RD_SIZE = (660, 460)  # pixels of the rate-distortion picture
+
+
+def rate_distortion_panel(ms: list[BetaMetrics]) -> Panel:
+    """Where ``rate_distortion_image`` draws: x = KL from 0, y = reconstruction, 6% margins."""
+    xs = np.concatenate([m.history_kl for m in ms] + [[m.kl for m in ms]])
+    ys = np.concatenate([m.history_recon for m in ms] + [[m.recon for m in ms]])
+    x_hi, y_lo, y_hi = float(xs.max()) * 1.08, float(ys.min()), float(ys.max())
+    pad = 0.06 * (y_hi - y_lo) or 1.0
+    box = (84, 34, RD_SIZE[0] - 18, RD_SIZE[1] - 62)
+    return Panel(box, (0.0, x_hi), (y_lo - pad, y_hi + 2.5 * pad))  # room above for labels
+
+
+def rate_distortion_image(ms: list[BetaMetrics]) -> np.ndarray:
+    """Each model's test-set (KL, recon) point, its per-epoch path, and the equal -ELBO line."""
+    panel = rate_distortion_panel(ms)
+    canvas = Canvas(*RD_SIZE)
+    canvas.axes(
+        panel,
+        xlabel="rate: KL(q(z|x) ‖ p(z)) per image (nats)",
+        ylabel="distortion: reconstruction −log p(x|z) (nats)",
+        title="Rate–distortion on the 10k test digits",
     )
-    ax.set_xlim(left=0)
-    ax.set_xlabel("rate: KL(q(z|x) ‖ p(z)) per image (nats)")
-    ax.set_ylabel("distortion: reconstruction −log p(x|z) (nats)")
-    ax.set_title("Rate–distortion on the 10k test digits", fontsize=10)
-    ax.grid(alpha=0.3)
-    return fig
+    for m in ms:  # faint: where each model travelled during training (test set, per epoch)
+        path = zip(panel.col(m.history_kl), panel.row(m.history_recon), strict=True)
+        canvas.line(list(path), color=(*rgb(COLOURS[m.name]), 90), width=2)
+    points = [(float(panel.col(m.kl)), float(panel.row(m.recon))) for m in ms]
+    canvas.line(points, color=(150, 150, 150), width=1, dash=3)
+    best = min(ms, key=lambda m: m.neg_elbo)
+    # recon + KL = const: x from where y leaves the top to where it leaves the bottom
+    y_lo, y_hi = panel.ylim
+    x0, x1 = max(0.0, best.neg_elbo - y_hi), min(panel.xlim[1], best.neg_elbo - y_lo)
+    if x1 > x0:
+        ends = [(panel.col(x), panel.row(best.neg_elbo - x)) for x in (x0, x1)]
+        canvas.line(ends, color=(0, 0, 0, 130), width=1, dash=6)
+        canvas.text(
+            (ends[0][0] + 6, ends[0][1] - 6),
+            f"dashed: recon + KL = {best.neg_elbo:.1f} (equal −ELBO)",
+            10, TEXT_GREY, anchor="lb",
+        )  # fmt: skip
+    for m, (x, y) in zip(ms, points, strict=True):
+        canvas.dot((x, y), 6, fill=rgb(COLOURS[m.name]), outline=BLACK)
+        canvas.text((x, y - 24), _beta_label(m.name), 11, anchor="mb")
+        canvas.text((x, y - 10), f"{m.active_dims} active", 11, anchor="mb")
+    return canvas.array()
 
 
 def rate_distortion() -> dict:
@@ -472,57 +477,66 @@ def rate_distortion() -> dict:
     }
 
 
-def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = new_figure(figsize=(11, 3.4), layout="constrained")
-    axes = fig.subplots(1, len(ms), sharey=True, squeeze=False)[0]
-    floor = 1e-4  # log axis from here; a smaller KL_j is drawn as a short grey stub
-    top = max(float(m.kl_per_dim.max()) for m in ms)
-    for ax, m in zip(axes, ms, strict=True):
+KL_SIZE = (1120, 330)  # pixels of the KL-per-dimension picture
+KL_FLOOR = 1e-4  # the log axis starts here; a smaller KL_j is drawn as a short grey stub
+
+
+def kl_bar_panels(ms: list[BetaMetrics]) -> list[Panel]:
+    """One panel per model, side by side, sharing the log KL axis [1e-4, 2.5 x the largest]."""
+    top = max(float(m.kl_per_dim.max()) for m in ms) * 2.5
+    left, right, gap = 84, KL_SIZE[0] - 12, 14
+    width = (right - left - gap * (len(ms) - 1)) / len(ms)
+    d = len(ms[0].kl_per_dim)
+    return [
+        Panel(
+            (round(left + i * (width + gap)), 34, round(left + i * (width + gap) + width), 270),
+            (-0.6, d - 0.4),
+            (KL_FLOOR, top),
+            ylog=True,
+        )
+        for i in range(len(ms))
+    ]
+
+
+def kl_bars_image(ms: list[BetaMetrics]) -> np.ndarray:
+    """Each model's test-set KL_j as bars, largest first; grey = inactive (KL_j <= 0.01)."""
+    canvas = Canvas(*KL_SIZE)
+    panels = kl_bar_panels(ms)
+    for p, (panel, m) in enumerate(zip(panels, ms, strict=True)):
         order = np.argsort(-m.kl_per_dim, kind="stable")  # (d,)
         kl = m.kl_per_dim[order]
-        colours = [COLOURS[m.name] if k > ACTIVE_KL else "lightgrey" for k in kl]
-        ax.bar(
-            range(len(kl)), np.clip(kl, 2 * floor, None), color=colours, edgecolor="black", lw=0.4
+        canvas.axes(
+            panel,
+            xticks=[],  # dimension names are written under the bars instead
+            title=f"{_beta_label(m.name)}: {m.active_dims} of {len(kl)} active",
+            ylabel="KL_j per image (nats, log scale)" if p == 0 else "",
+            xlabel="dimension (sorted by KL)",
+            ytick_labels=p == 0,
         )
-        ax.axhline(ACTIVE_KL, color="black", ls="--", lw=0.8)
-        ax.set_yscale("log")
-        ax.set_ylim(floor, top * 2.5)
-        ax.set_xticks([])  # dimension names as plain text: tick objects are slow to build
-        for i, j in enumerate(order):
-            ax.text(
-                i,
-                -0.02,
-                f"z{j}",
-                ha="center",
-                va="top",
-                fontsize=7,
-                transform=ax.get_xaxis_transform(),
-            )
-        ax.set_title(f"{_beta_label(m.name)}: {m.active_dims} of {len(kl)} active", fontsize=10)
-        ax.set_xlabel("dimension (sorted by KL)", fontsize=8, labelpad=12)
-    axes[0].set_ylabel("KL_j per image (nats, log scale)")
-    axes[-1].text(  # on the largest β, whose inactive stubs leave room at the right
-        0.98,
-        ACTIVE_KL * 1.3,
-        "0.01 nats",
-        ha="right",
-        fontsize=7.5,
-        color="dimgrey",
-        transform=axes[-1].get_yaxis_transform(),
-    )
-    return fig
+        base = panel.box[3]
+        for i, (j, k) in enumerate(zip(order, kl, strict=True)):
+            colour = rgb(COLOURS[m.name]) if k > ACTIVE_KL else (211, 211, 211)
+            x0, x1 = panel.col(i - 0.4), panel.col(i + 0.4)
+            top = panel.row(max(k, 2 * KL_FLOOR))
+            canvas.rect((x0, top, x1, base), fill=colour, outline=BLACK)
+            canvas.text(((x0 + x1) / 2, base + 6), f"z{j}", 10, anchor="mt")
+        y = float(panel.row(ACTIVE_KL))
+        canvas.line([(panel.box[0], y), (panel.box[2], y)], color=BLACK, width=1, dash=5)
+    last = panels[-1].box  # on the largest β, whose inactive stubs leave room at the right
+    canvas.text((last[2] - 6, panels[-1].row(ACTIVE_KL) - 4), "0.01 nats", 10, TEXT_GREY, "rb")
+    return canvas.array()
 
 
 @lru_cache(maxsize=4)
 def _rate_distortion_image(names: tuple[str, ...]) -> np.ndarray:
-    """The rate-distortion figure of the shipped numbers, drawn once per process: read-only."""
-    return frozen(figure_to_array(_rate_distortion_figure([load_metrics(n) for n in names])))
+    """``rate_distortion_image`` of the shipped numbers, once per process (they never change)."""
+    return frozen(rate_distortion_image([load_metrics(n) for n in names]))
 
 
 @lru_cache(maxsize=4)
 def _kl_bars_image(names: tuple[str, ...]) -> np.ndarray:
-    """The KL-per-dimension bars of the shipped numbers, drawn once per process: read-only."""
-    return frozen(figure_to_array(_kl_bars_figure([load_metrics(n) for n in names])))
+    """``kl_bars_image`` of the shipped numbers, once per process (they never change)."""
+    return frozen(kl_bars_image([load_metrics(n) for n in names]))
 
 
 def kl_per_dimension() -> dict:

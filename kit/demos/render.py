@@ -19,6 +19,7 @@ no PNG round trip) and kept as read-only arrays; per-request marks go into a cop
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -41,8 +42,27 @@ TAB = {
     "purple": (148, 103, 189),
     "grey": (127, 127, 127),
 }
+#: matplotlib's "tab10" cycle in order (its default line colours)
+TAB10_RGB = (
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+)
 
 RGB = tuple[int, int, int]
+
+
+def rgb(hex_colour: str) -> RGB:
+    """ "#1b9e77" -> (27, 158, 119)."""
+    h = hex_colour.lstrip("#")
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
 
 def _font_dir() -> Path | None:
@@ -137,7 +157,7 @@ class Canvas:
     def vertical_text(self, xy, s: str, size: int = 13, color=BLACK) -> None:
         """Text turned 90° anticlockwise (a y-axis label), centred on ``xy``."""
         f = font(size)
-        left, top, right, bottom = f.getbbox(s)
+        _, _, right, bottom = f.getbbox(s)
         label = Image.new("L", (right + 2, bottom + 2), 0)
         ImageDraw.Draw(label).text((1, 1), s, fill=255, font=f)
         label = label.rotate(90, expand=True)
@@ -152,7 +172,7 @@ class Canvas:
         if not dash:
             self.draw.line(pts, fill=color, width=width, joint="curve")
             return
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        for (x0, y0), (x1, y1) in itertools.pairwise(pts):
             length = math.hypot(x1 - x0, y1 - y0)
             for s in np.arange(0, length, 2 * dash):
                 e = min(s + dash, length)
@@ -166,7 +186,9 @@ class Canvas:
 
     def dot(self, xy, radius: float, fill, outline=None) -> None:
         x, y = xy
-        self.draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=fill, outline=outline)
+        self.draw.ellipse(
+            [x - radius, y - radius, x + radius, y + radius], fill=fill, outline=outline
+        )
 
     def paste(self, picture: np.ndarray, xy) -> None:
         """A uint8 (H, W) or (H, W, 3) array with its top-left corner at pixel ``xy``."""
@@ -184,23 +206,26 @@ class Canvas:
         yticks=None,
         grid: bool = True,
         size: int = 12,
+        ytick_labels: bool = True,
     ) -> None:
-        """Frame, grid, ticks with labels, axis names and title around ``panel``."""
+        """Frame, grid, ticks with labels, axis names and title around ``panel``
+        (``ytick_labels=False``: ticks only, for a panel sharing its neighbour's y axis)."""
         left, top, right, bottom = panel.box
         xticks = _ticks(panel.xlim, panel.xlog) if xticks is None else np.asarray(xticks)
         yticks = _ticks(panel.ylim, panel.ylog) if yticks is None else np.asarray(yticks)
         xticks = xticks[(xticks >= min(panel.xlim)) & (xticks <= max(panel.xlim))]
         yticks = yticks[(yticks >= min(panel.ylim)) & (yticks <= max(panel.ylim))]
-        for v, c in zip(xticks, panel.col(xticks)):
+        for v, c in zip(xticks, panel.col(xticks), strict=True):
             if grid:
                 self.draw.line([(c, top), (c, bottom)], fill=GRID_GREY, width=1)
             self.draw.line([(c, bottom), (c, bottom + 5)], fill=AXIS_GREY, width=1)
             self.text((c, bottom + 8), tick_label(float(v)), size, anchor="mt")
-        for v, r in zip(yticks, panel.row(yticks)):
+        for v, r in zip(yticks, panel.row(yticks), strict=True):
             if grid:
                 self.draw.line([(left, r), (right, r)], fill=GRID_GREY, width=1)
             self.draw.line([(left - 5, r), (left, r)], fill=AXIS_GREY, width=1)
-            self.text((left - 8, r), tick_label(float(v)), size, anchor="rm")
+            if ytick_labels:
+                self.text((left - 8, r), tick_label(float(v)), size, anchor="rm")
         self.rect((left, top, right, bottom), outline=AXIS_GREY)
         if xlabel:
             self.text(((left + right) / 2, bottom + 30), xlabel, size + 1, anchor="mt")
@@ -210,17 +235,21 @@ class Canvas:
         if title:
             self.text(((left + right) / 2, top - 10), title, size + 1, anchor="mb")
 
-    def legend(self, items, xy, size: int = 12, anchor: str = "right") -> None:
+    def legend(self, items, xy, size: int = 12, anchor: str = "right", title: str = "") -> None:
         """A boxed legend. ``items``: (label, colour, kind) with kind "patch", "line" or "dot";
         ``xy`` is its top-right corner (``anchor="right"``) or top-left (``"left"``)."""
         pad, key, gap, line_h = 8, 22, 8, size + 8
-        width = pad * 2 + key + gap + max(self.text_width(s, size) for s, _, _ in items)
-        height = pad * 2 + line_h * len(items) - 4
+        head = line_h if title else 0
+        labels = [s for s, _, _ in items] + ([title] if title else [])
+        width = pad * 2 + key + gap + max(self.text_width(s, size) for s in labels)
+        height = pad * 2 + head + line_h * len(items) - 4
         x0 = xy[0] - width if anchor == "right" else xy[0]
         y0 = xy[1]
         self.rect((x0, y0, x0 + width, y0 + height), fill=(255, 255, 255, 225), outline=GRID_GREY)
+        if title:
+            self.text((x0 + width / 2, y0 + pad + (line_h - 4) / 2), title, size + 1)
         for i, (label, color, kind) in enumerate(items):
-            y = y0 + pad + i * line_h + (line_h - 4) / 2
+            y = y0 + pad + head + i * line_h + (line_h - 4) / 2
             kx = x0 + pad
             if kind == "patch":
                 self.rect((kx, y - 6, kx + key, y + 6), fill=color)

@@ -64,7 +64,9 @@ def build(demo: gr.Blocks) -> None:
     gr.Markdown(INTRO, latex_delimiters=LATEX)
 
     gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
-    scatter_plot = gr.Plot(show_label=False)
+    scatter_plot = output_image(
+        "AE-2 and VAE-2 codes of the test digits", image_mode="RGB", format="png", show_label=False
+    )
     scatter_summary = gr.Markdown(latex_delimiters=LATEX)
     scatter_numbers = api_numbers()
 

@@ -82,7 +82,9 @@ def build(demo: gr.Blocks) -> None:
                 reparam_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                 reparam_btn = gr.Button("Estimate", variant="primary")
             with gr.Column(scale=2):
-                reparam_plot = gr.Plot(show_label=False)
+                reparam_plot = output_image(
+                    "Gradient estimates", image_mode="RGB", format="png", show_label=False
+                )
                 reparam_summary = gr.Markdown(latex_delimiters=LATEX)
                 reparam_numbers = api_numbers()
         gr.Markdown(NO_PATH_INTRO, latex_delimiters=LATEX)
@@ -120,7 +122,9 @@ def build(demo: gr.Blocks) -> None:
         collapse_model = gr.Dropdown(
             list(BETA_MODELS), value="beta-vae-10", label="Model for the across-epochs view"
         )
-        collapse_plot = gr.Plot(show_label=False)
+        collapse_plot = output_image(
+            "KL per dimension", image_mode="RGB", format="png", show_label=False
+        )
         collapse_summary = gr.Markdown(latex_delimiters=LATEX)
         collapse_numbers = api_numbers()
 
