@@ -288,27 +288,28 @@ TRAVERSAL_WIDTH_PX = 1500  # aim for at most about this many pixels across all p
 LABEL_W, TITLE_H, VALUES_H, FOOT_H, GAP = 104, 30, 22, 26, 18  # traversal layout, pixels
 
 
-def _traversal_scale(steps: int, panels: int) -> int:
+def traversal_scale(steps: int, panels: int) -> int:
     """Cell upscaling: as large as fits ``TRAVERSAL_WIDTH_PX`` (1 or 2)."""
     per_panel = TRAVERSAL_WIDTH_PX / panels - LABEL_W - GAP
     return max(1, min(2, int(per_panel // (29 * steps))))
 
 
 @lru_cache(maxsize=64)
-def _traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
+def traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
     """The traversal picture without its digits, and the left column of each grid.
 
     Everything on it depends only on the models' shipped KL (the row order and labels) and
     ``steps`` (the values), so it is drawn once per (models, steps) and shared, read-only.
     """
     d = len(load_metrics(names[0]).kl_per_dim)
-    scale = _traversal_scale(steps, len(names))
+    scale = traversal_scale(steps, len(names))
     cell = 28 * scale + 1  # grid_display: cells of 28 * scale px plus a 1 px border
     grid_w, grid_h = steps * cell + 1, d * cell + 1
     width = len(names) * (LABEL_W + grid_w) + (len(names) - 1) * GAP + 8
     canvas = Canvas(width, TITLE_H + grid_h + VALUES_H + FOOT_H)
     values = np.linspace(-TRAVERSAL_LIMIT, TRAVERSAL_LIMIT, steps)
-    widest = max(canvas.text_width(f"{v:g}", 11) for v in values)
+    texts = [f"{v:.2f}".rstrip("0").rstrip(".") for v in values]
+    widest = max(canvas.text_width(t, 11) for t in texts)
     every = 1 if widest <= cell - 4 else 2  # label every other column when they would touch
     lefts = []
     for p, name in enumerate(names):
@@ -326,7 +327,7 @@ def _traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tu
             canvas.text((left - 6, TITLE_H + 1 + r * cell + cell / 2), label, 11, anchor="rm")
         for c in range(0, steps, every):
             x = left + 1 + c * cell + cell / 2
-            canvas.text((x, TITLE_H + grid_h + 5), f"{values[c]:g}", 11, anchor="mt")
+            canvas.text((x, TITLE_H + grid_h + 5), texts[c], 11, anchor="mt")
     canvas.text(
         (width / 2, TITLE_H + grid_h + VALUES_H + 4),
         "value of the swept dimension (others at the posterior mean)", 12, anchor="mt",
@@ -341,8 +342,8 @@ def traversal_image(travs: list[Traversal]) -> np.ndarray:
     value ``values[c]``; the labels come from the cached frame, the digits are pasted in.
     """
     steps = len(travs[0].values)
-    frame, lefts = _traversal_frame(tuple(t.name for t in travs), steps)
-    scale = _traversal_scale(steps, len(travs))
+    frame, lefts = traversal_frame(tuple(t.name for t in travs), steps)
+    scale = traversal_scale(steps, len(travs))
     out = frame.copy()
     for t, left in zip(travs, lefts, strict=True):
         grid = grid_display(t.images, nrow=steps, scale=scale)  # (d * cell + 1, steps * cell + 1)

@@ -115,27 +115,45 @@ HIST_SIZE = (820, 380)  # pixels of the histogram picture
 HIST_BINS = 60
 
 
+def _bins(est: GradientEstimates) -> np.ndarray:
+    """60 equal bins over the 0.5-99.5 percentiles of all 2M estimates, holding the truth."""
+    both = np.concatenate([est.pathwise, est.score])
+    lo, hi = np.percentile(both, [0.5, 99.5])  # clip the score estimator's long tails
+    lo, hi = min(lo, est.true), max(hi, est.true)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    return np.linspace(lo, hi, HIST_BINS + 1)
+
+
+def bin_counts(est: GradientEstimates) -> np.ndarray:
+    """(2, 60) counts of the score-function and pathwise estimates; outliers in the edge bins."""
+    bins = _bins(est)
+    lo, hi = bins[0], bins[-1]
+    return np.stack(
+        [np.histogram(np.clip(v, lo, hi), bins=bins)[0] for v in (est.score, est.pathwise)]
+    )
+
+
+def histogram_panel(est: GradientEstimates) -> Panel:
+    """Where ``histogram_image`` draws: x over the bins, y from 0 to 1.08 x the largest count."""
+    bins = _bins(est)
+    top = float(bin_counts(est).max())
+    box = (78, 34, HIST_SIZE[0] - 16, HIST_SIZE[1] - 62)
+    return Panel(box, (float(bins[0]), float(bins[-1])), (0.0, top * 1.08 or 1.0))
+
+
 def histogram_image(est: GradientEstimates, f_name: str, n: int) -> np.ndarray:
     """Both estimators' histograms and the true gradient as (380, 820, 3) uint8.
 
     Bins: 60 equal ones over the 0.5-99.5 percentiles of all 2M estimates (widened to hold
     the true value); estimates outside are piled into the edge bins.
     """
-    both = np.concatenate([est.pathwise, est.score])
-    lo, hi = np.percentile(both, [0.5, 99.5])  # clip the score estimator's long tails
-    lo, hi = min(lo, est.true), max(hi, est.true)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
-    bins = np.linspace(lo, hi, HIST_BINS + 1)
+    bins, counts, panel = _bins(est), bin_counts(est), histogram_panel(est)
     series = (
-        (est.score, "score function (REINFORCE)", TAB["orange"]),
-        (est.pathwise, "pathwise (reparameterized)", TAB["blue"]),
+        ("score function (REINFORCE)", TAB["orange"]),
+        ("pathwise (reparameterized)", TAB["blue"]),
     )
-    counts = [np.histogram(np.clip(v, lo, hi), bins=bins)[0] for v, _, _ in series]
-    top = max(int(c.max()) for c in counts)
-
     canvas = Canvas(*HIST_SIZE)
-    panel = Panel((78, 34, HIST_SIZE[0] - 16, HIST_SIZE[1] - 62), (lo, hi), (0, top * 1.08))
     canvas.axes(
         panel,
         xlabel=f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each",
@@ -143,7 +161,7 @@ def histogram_image(est: GradientEstimates, f_name: str, n: int) -> np.ndarray:
         title="estimates beyond the 0.5–99.5 percentiles are piled at the edges",
     )
     cols, base = panel.col(bins), panel.row(0.0)
-    for c, (_, _, colour) in zip(counts, series, strict=True):
+    for c, (_, colour) in zip(counts, series, strict=True):
         rows = panel.row(c)  # (60,) top of each bar
         for k in np.flatnonzero(c):  # filled bars at 60% opacity, as overlapping stairs
             canvas.rect((cols[k], rows[k], cols[k + 1], base), fill=(*colour, 153))
@@ -151,8 +169,8 @@ def histogram_image(est: GradientEstimates, f_name: str, n: int) -> np.ndarray:
     canvas.line([(true_col, panel.box[1]), (true_col, base)], color=BLACK, width=3)
     canvas.legend(
         [
-            (series[0][1], (*TAB["orange"], 153), "patch"),
-            (series[1][1], (*TAB["blue"], 153), "patch"),
+            (series[0][0], (*TAB["orange"], 153), "patch"),
+            (series[1][0], (*TAB["blue"], 153), "patch"),
             (f"true gradient = {est.true:.3f}", BLACK, "line"),
         ],
         (panel.box[2] - 8, panel.box[1] + 8),
