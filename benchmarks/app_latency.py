@@ -333,13 +333,20 @@ def worker(root: str) -> None:
         t = time.perf_counter()
         try:
             out = spec.run(**args)
+            t_fn = time.perf_counter()
             for name, component in outputs.items():  # what Gradio does before answering
                 if name in out:
                     component.postprocess(out[name])
         except Exception as err:  # a benchmark reports any failure and goes on
             print("@@" + json.dumps({"error": f"{type(err).__name__}: {err}"}), flush=True)
             continue
-        print("@@" + json.dumps({"ms": (time.perf_counter() - t) * 1000}), flush=True)
+        done = time.perf_counter()
+        reply = {
+            "ms": (done - t) * 1000,
+            "fn_ms": (t_fn - t) * 1000,
+            "post_ms": (done - t_fn) * 1000,
+        }
+        print("@@" + json.dumps(reply), flush=True)
 
 
 class Worker:
@@ -362,14 +369,15 @@ class Worker:
                 return line[2:].strip()
         raise RuntimeError(f"the worker exited (code {self.proc.wait()})")
 
-    def time(self, demo_id: str, seed: int) -> float | None:
+    def time(self, demo_id: str, seed: int) -> dict | None:
+        """{"ms": total, "fn_ms": the demo, "post_ms": postprocessing}, or None on an error."""
         self.proc.stdin.write(f"{demo_id} {seed}\n")
         self.proc.stdin.flush()
         reply = json.loads(self._read())
         if "error" in reply:
             print(f"  {demo_id} seed {seed}: {reply['error']}", file=sys.stderr)
             return None
-        return reply["ms"]
+        return reply
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -407,18 +415,22 @@ def bench_random(runs: int, old_root: Path | None, seed: int) -> bool:
     if old_root is not None:
         workers["before"] = Worker(old_root)
     times: dict[str, dict[str, list[float]]] = {k: {} for k in workers}
+    parts: dict[str, dict[str, list[float]]] = {"fn_ms": {}, "post_ms": {}}  # new code only
     first: dict[str, dict[str, float]] = {k: {} for k in workers}
     demos = public_demos()
     for demo_id, _ in demos:
         for i in range(runs + 1):
             for label, w in workers.items():  # the same inputs, one after the other
-                ms = w.time(demo_id, seed + i)
-                if ms is None:
+                reply = w.time(demo_id, seed + i)
+                if reply is None:
                     continue
                 if i == 0:
-                    first[label][demo_id] = ms
-                else:
-                    times[label].setdefault(demo_id, []).append(ms)
+                    first[label][demo_id] = reply["ms"]
+                    continue
+                times[label].setdefault(demo_id, []).append(reply["ms"])
+                if label == "after":
+                    for k, v in parts.items():
+                        v.setdefault(demo_id, []).append(reply[k])
     for w in workers.values():
         w.close()
     ok = True
@@ -429,7 +441,8 @@ def bench_random(runs: int, old_root: Path | None, seed: int) -> bool:
     head = f"{'endpoint':28s}"
     if old_root is not None:
         head += f" {'before p50':>10s} {'p95':>7s} |"
-    head += f" {'first ms':>8s} {'p50':>7s} {'p95':>7s}  target  {'p95 ratio':>9s}"
+    head += f" {'first ms':>8s} {'p50':>7s} {'p95':>7s} {'demo p50':>8s} {'encode p50':>10s}"
+    head += f"  target  {'p95 before/after':>16s}"
     print(head)
     for demo_id, spec in demos:
         after = times["after"].get(demo_id, [])
@@ -441,9 +454,11 @@ def bench_random(runs: int, old_root: Path | None, seed: int) -> bool:
         if old_root is not None:
             before = times["before"].get(demo_id, [])
             row += f" {_p(before, 50):10.1f} {_p(before, 95):7.1f} |"
-            ratio = f"{_p(before, 95) / p95:8.1f}x" if p95 > 0 else ""
+            ratio = f"{_p(before, 95) / p95:.1f}x" if p95 > 0 else ""
         row += f" {first['after'].get(demo_id, float('nan')):8.1f} {_p(after, 50):7.1f} {p95:7.1f}"
-        print(f"{row}  {verdict:6s}  {ratio:>9s}")
+        fn, post = parts["fn_ms"].get(demo_id, []), parts["post_ms"].get(demo_id, [])
+        row += f" {_p(fn, 50):8.1f} {_p(post, 50):10.1f}"
+        print(f"{row}  {verdict:6s}  {ratio:>16s}")
     return ok
 
 

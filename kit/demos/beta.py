@@ -332,11 +332,13 @@ def traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tup
         (width / 2, TITLE_H + grid_h + VALUES_H + 4),
         "value of the swept dimension (others at the posterior mean)", 12, anchor="mt",
     )  # fmt: skip
-    return frozen(canvas.array()), tuple(lefts)
+    return frozen(canvas.array()[..., 0].copy()), tuple(lefts)  # all grey: one channel
 
 
 def traversal_image(travs: list[Traversal]) -> np.ndarray:
-    """Every model's traversal grid side by side, labelled: (H, W, 3) uint8.
+    """Every model's traversal grid side by side, labelled: (H, W) uint8 grey.
+
+    Grey, not RGB: black text, grey digits, and a third of the bytes to encode per request.
 
     Row r of a grid is dimension ``order[r]`` (labelled with its test-set KL), column c the
     value ``values[c]``; the labels come from the cached frame, the digits are pasted in.
@@ -347,7 +349,7 @@ def traversal_image(travs: list[Traversal]) -> np.ndarray:
     out = frame.copy()
     for t, left in zip(travs, lefts, strict=True):
         grid = grid_display(t.images, nrow=steps, scale=scale)  # (d * cell + 1, steps * cell + 1)
-        out[TITLE_H : TITLE_H + grid.shape[0], left : left + grid.shape[1]] = grid[..., None]
+        out[TITLE_H : TITLE_H + grid.shape[0], left : left + grid.shape[1]] = grid
     return out
 
 

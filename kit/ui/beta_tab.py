@@ -67,21 +67,17 @@ def build(demo: gr.Blocks) -> None:
         which = gr.Dropdown(list(TRAVERSAL_CHOICES), value="all", label="Show the traversal of")
         steps = gr.Slider(*STEPS_RANGE, value=9, step=1, label="Steps from −3 to 3")
         traverse_btn = gr.Button("Traverse", variant="primary")
-    traversal_plot = output_image(
-        "Latent traversals", image_mode="RGB", format="png", show_label=False
-    )
+    traversal_plot = output_image("Latent traversals", show_label=False)
     traversal_summary = gr.Markdown()
     traversal_numbers = api_numbers()
 
     gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
     with gr.Row():
-        rd_plot = output_image(
-            "Rate-distortion", image_mode="RGB", format="png", show_label=False, scale=1
-        )
+        rd_plot = output_image("Rate-distortion", image_mode="RGB", show_label=False, scale=1)
         with gr.Column(scale=1):
             rd_table = gr.Markdown()
     rd_numbers = api_numbers()
-    kl_plot = output_image("KL per dimension", image_mode="RGB", format="png", show_label=False)
+    kl_plot = output_image("KL per dimension", image_mode="RGB", show_label=False)
     kl_summary = gr.Markdown()
     kl_numbers = api_numbers()
 

@@ -65,7 +65,7 @@ def build(demo: gr.Blocks) -> None:
 
     gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
     scatter_plot = output_image(
-        "AE-2 and VAE-2 codes of the test digits", image_mode="RGB", format="png", show_label=False
+        "AE-2 and VAE-2 codes of the test digits", image_mode="RGB", show_label=False
     )
     scatter_summary = gr.Markdown(latex_delimiters=LATEX)
     scatter_numbers = api_numbers()

@@ -83,7 +83,7 @@ def build(demo: gr.Blocks) -> None:
                 reparam_btn = gr.Button("Estimate", variant="primary")
             with gr.Column(scale=2):
                 reparam_plot = output_image(
-                    "Gradient estimates", image_mode="RGB", format="png", show_label=False
+                    "Gradient estimates", image_mode="RGB", show_label=False
                 )
                 reparam_summary = gr.Markdown(latex_delimiters=LATEX)
                 reparam_numbers = api_numbers()
@@ -122,9 +122,7 @@ def build(demo: gr.Blocks) -> None:
         collapse_model = gr.Dropdown(
             list(BETA_MODELS), value="beta-vae-10", label="Model for the across-epochs view"
         )
-        collapse_plot = output_image(
-            "KL per dimension", image_mode="RGB", format="png", show_label=False
-        )
+        collapse_plot = output_image("KL per dimension", image_mode="RGB", show_label=False)
         collapse_summary = gr.Markdown(latex_delimiters=LATEX)
         collapse_numbers = api_numbers()
 
