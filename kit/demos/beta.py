@@ -40,7 +40,6 @@ from kit.demos.common import (
     test_digit,
     to_display,
 )
-from kit.demos.registry import DemoSpec
 from kit.demos.render import BLACK, TEXT_GREY, Canvas, Panel, frozen, rgb
 from kit.losses import bce_reconstruction
 from kit.models import CheckpointError, read_training_record
@@ -564,47 +563,3 @@ def kl_per_dimension() -> dict:
             for m in ms
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="beta.reconstruct",
-        tab="beta",
-        api_name="beta_reconstruct",
-        fn=beta_reconstruct,
-        defaults={"index": 0},
-        summary="One test digit reconstructed by the β = 0.5, 1, 4, 10 VAEs, with each one's BCE and KL.",
-    ),
-    DemoSpec(
-        id="beta.random_digit",
-        tab="beta",
-        api_name="beta_random_digit",
-        fn=beta_random_digit,
-        defaults={"digit_class": "any", "seed": None},
-        summary="A random test digit (optionally of one class) reconstructed by every β.",
-    ),
-    DemoSpec(
-        id="beta.traversal",
-        tab="beta",
-        api_name="latent_traversal",
-        fn=latent_traversal,
-        defaults={"index": 0, "model": "all", "steps": 9},
-        summary="Sweep each latent dimension from -3 to 3 around one digit: inactive dimensions change nothing.",
-    ),
-    DemoSpec(
-        id="beta.rate_distortion",
-        tab="beta",
-        api_name="rate_distortion",
-        fn=rate_distortion,
-        defaults={},
-        summary="Test-set KL (rate) against reconstruction (distortion) for each β, with a table.",
-    ),
-    DemoSpec(
-        id="beta.kl_per_dim",
-        tab="beta",
-        api_name="kl_per_dimension",
-        fn=kl_per_dimension,
-        defaults={},
-        summary="Test-set KL per latent dimension for each β, with the count of active dimensions.",
-    ),
-]

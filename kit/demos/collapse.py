@@ -23,7 +23,6 @@ from functools import lru_cache
 import numpy as np
 
 from kit.demos.common import as_choice
-from kit.demos.registry import DemoSpec
 from kit.demos.render import (
     AXIS_GREY,
     BLACK,
@@ -270,15 +269,3 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
             for r in records
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.posterior_collapse",
-        tab="under_the_hood",
-        api_name="posterior_collapse",
-        fn=posterior_collapse,
-        defaults={"model": "beta-vae-10"},
-        summary="KL per latent dimension across β and across training epochs: larger β switches more dimensions off.",
-    ),
-]

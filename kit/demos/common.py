@@ -12,13 +12,10 @@ import numpy as np
 import torch
 
 from kit.data import bundled_test_set
+from kit.demos.errors import DemoInputError
 from kit.models import load_pretrained
 
 DISPLAY_SCALE = 8  # 28 px -> 224 px, nearest neighbour so each pixel stays a crisp square
-
-
-class DemoInputError(ValueError):
-    """A demo argument a learner (or an API caller) got wrong; the message says how to fix it."""
 
 
 @lru_cache(maxsize=16)

@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from kit.demos.common import as_int, get_model, new_figure, test_digit, to_display
-from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -168,15 +167,3 @@ def elbo_vs_iwae(index: int = 0, seed: int = 0) -> dict:
             "gap": best - curve.elbo,
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.elbo_vs_iwae",
-        tab="under_the_hood",
-        api_name="elbo_vs_iwae",
-        fn=elbo_vs_iwae,
-        defaults={"index": 0, "seed": 0},
-        summary="ELBO terms for one digit and the importance-weighted bound climbing above the ELBO as K grows.",
-    ),
-]

@@ -53,7 +53,6 @@ from kit.demos.common import (
     test_digit,
     to_display,
 )
-from kit.demos.registry import DemoSpec
 from kit.demos.render import figure_to_array, frozen
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
@@ -511,39 +510,3 @@ def interpolate(index_a: int = 2, index_b: int = 0, steps: int = 10) -> dict:
         "summary": summary,
         "numbers": numbers,
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="latent.scatter",
-        tab="latent",
-        api_name="latent_scatter",
-        fn=show_scatter,
-        defaults={},
-        summary="The 10k test digits in the AE-2 and VAE-2 latent planes, with their spread statistics.",
-    ),
-    DemoSpec(
-        id="latent.grid",
-        tab="latent",
-        api_name="latent_grid",
-        fn=latent_grid,
-        defaults={"r": 3.0, "n": 15},
-        summary="An n x n lattice over [-r, r]^2 of the VAE-2 plane, decoded into one picture.",
-    ),
-    DemoSpec(
-        id="latent.decode_point",
-        tab="latent",
-        api_name="decode_point",
-        fn=decode_point,
-        defaults={"z1": 0.0, "z2": 0.0},
-        summary="One point of the VAE-2 plane decoded, marked on the map of the test codes.",
-    ),
-    DemoSpec(
-        id="latent.interpolate",
-        tab="latent",
-        api_name="interpolate",
-        fn=interpolate,
-        defaults={"index_a": 2, "index_b": 0, "steps": 10},
-        summary="Straight-line paths between two test digits in AE-2 and VAE-2, with a smoothness measure.",
-    ),
-]
