@@ -249,13 +249,13 @@ def random_args(demo_id: str, rng, tmp: Path) -> dict:
             "temperature": _stepped(rng, 0.0, 2.0, 0.05),
         },
         "generate.samples": lambda: {
-            "digit": str(int(rng.integers(0, 10))),
+            "digit": int(rng.integers(0, 10)),
             "n_samples": int(rng.integers(1, 65)),
             "temperature": _stepped(rng, 0.0, 2.0, 0.05),
             "seed": _seed(rng),
         },
         "generate.style_sliders": lambda: {
-            "digit": str(int(rng.integers(0, 10))),
+            "digit": int(rng.integers(0, 10)),
             "z1": _stepped(rng, -3.0, 3.0, 0.05),
             "z2": _stepped(rng, -3.0, 3.0, 0.05),
         },
@@ -318,17 +318,15 @@ def worker(root: str) -> None:
     import torch
 
     torch.set_num_threads(1)
-    import app  # the app at ``root``, built as ``python app.py`` builds it
     from kit.demos.registry import all_demos
-    from kit.ui.links import demo_links
 
-    links, specs = demo_links(app.demo), all_demos()
+    outputs_of, specs = output_components(), all_demos()
     gc.collect()
     gc.freeze()
     print("@@ready", flush=True)
     for line in sys.stdin:
         demo_id, seed = line.split()
-        spec, outputs = specs[demo_id], links[demo_id].outputs
+        spec, outputs = specs[demo_id], outputs_of[demo_id]
         args = random_args(demo_id, np.random.default_rng(int(seed)), tmp)
         t = time.perf_counter()
         try:
@@ -347,6 +345,30 @@ def worker(root: str) -> None:
             "post_ms": (done - t_fn) * 1000,
         }
         print("@@" + json.dumps(reply), flush=True)
+
+
+def output_components() -> dict[str, dict]:
+    """Demo id -> {output name: the component its tab shows it in}, for this checkout.
+
+    Since the typed demo contract each tab's ``build`` returns its ``DemoLink``s; before it
+    (e.g. 053fca3) ``kit.ui.links.demo_links`` read them from the built app.
+    """
+    from kit.ui import links
+
+    if hasattr(links, "demo_links"):  # the older checkout
+        import app
+
+        return {k: link.outputs for k, link in links.demo_links(app.demo).items()}
+    import gradio as gr
+
+    from kit.ui import TABS
+
+    found = {}
+    with gr.Blocks() as blocks:
+        for _, label, build in TABS:
+            with gr.Tab(label):
+                found.update({link.id: link.outputs for link in build(blocks)})
+    return found
 
 
 class Worker:
@@ -500,13 +522,19 @@ def serve_script(cwd: Path, args: list[str]) -> tuple[subprocess.Popen, str]:
 
 
 def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> list:
-    """``args`` (in the demo's parameter order) as the queue API's data list for ``url``."""
+    """``args`` as the queue API's data list for ``url``: by parameter name where the API names
+    them, else in the demo's parameter order; files uploaded first (not timed)."""
     from PIL import Image
 
     from tests.server import uploaded
 
     data = []
-    for p, value in zip(params, list(args.values())[: len(params)], strict=True):
+    names = [p.get("parameter_name") for p in params]
+    if all(n in args for n in names):  # the typed contract names each parameter
+        values = [args[n] for n in names]
+    else:  # older apps: the event's inputs are the first parameters of the demo, in order
+        values = list(args.values())[: len(params)]
+    for p, value in zip(params, values, strict=True):
         kind = p["component"].lower()
         if kind == "file":
             data.append(uploaded(client, url, "digit.png", Path(value).read_bytes()))
@@ -515,6 +543,10 @@ def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> l
             Image.fromarray(value["composite"]).save(png)
             ref = uploaded(client, url, "sketch.png", png.read_bytes())
             data.append({"background": None, "layers": [], "composite": ref})
+        elif (
+            value not in p.get("type", {}).get("enum", [value]) and str(value) in p["type"]["enum"]
+        ):
+            data.append(str(value))  # e.g. a digit offered as the text "7"
         else:
             data.append(value)
     return data
