@@ -21,8 +21,8 @@
    before/after table is printed. Targets: p95 <= 100 ms per endpoint. "first ms" is the
    first call in the fresh worker (model loading and per-process pictures included).
 4. ``--http``: the same random inputs through the running app's queue API (``python app.py``
-   on loopback, one client, one request at a time), alternated with a bare Gradio echo
-   endpoint started in the same run; p50/p95 of the round trip, and p95 minus the echo's
+   on loopback, one client keeping one session, one request at a time), alternated with a
+   bare Gradio echo endpoint started in the same run; p50/p95 of the round trip, and p95 minus the echo's
    (target <= 150 ms). With ``--before REF`` the old app is served and alternated too.
 
     python benchmarks/app_latency.py --random --http --before main --runs 20 --skip-cold
@@ -497,6 +497,12 @@ demo.queue().launch()
 """
 
 
+# One session for all calls, as a browser tab or a ``gradio_client.Client`` keeps: a bare HTTP
+# call without one is a new session each time, which costs this app ~100 ms more per call
+# (Gradio copies every block's state into each new session; the echo app has three blocks).
+SESSION = "latencybench01"
+
+
 def serve_script(cwd: Path, args: list[str]) -> tuple[subprocess.Popen, str]:
     """Start ``python <args>`` in ``cwd`` on a free loopback port; wait for HTTP 200."""
     port = _free_port()
@@ -582,14 +588,14 @@ def bench_http(runs: int, old_root: Path | None, seed: int) -> bool:
                     args = random_args(demo_id, np.random.default_rng(seed + i), tmp)
                     for label, url in servers.items():
                         data = _http_data(client, url, params[label][spec.api_name], args, tmp)
-                        r = call(client, url, spec.api_name, data)
+                        r = call(client, url, spec.api_name, data, session_hash=SESSION)
                         if not r.ok:
                             errors[label] += 1
                             print(f"  {label} {spec.api_name}: {r.event} {str(r.data)[:120]}",
                                   file=sys.stderr)  # fmt: skip
                         elif i > 0:  # the first call of each endpoint warms it up
                             rtt[label].setdefault(demo_id, []).append(r.seconds * 1000)
-                    e = call(client, echo_url, "echo", [f"ping {i}"])
+                    e = call(client, echo_url, "echo", [f"ping {i}"], session_hash=SESSION)
                     if e.ok and i > 0:
                         echo.append(e.seconds * 1000)
     finally:

@@ -6,16 +6,20 @@ every section, on every demo tab, with random values, and time press -> output s
 Starts ``python app.py`` on a free loopback port (``tests/server.py``) and drives headless
 Debian Chromium with Playwright. For each control, ``--presses`` times:
 
-- number boxes of the tab get fresh random values first (within their min/max; the page is
-  then left to settle), so the demos see new inputs and no cache can answer;
+- number boxes of the tab get fresh random values first (within their min/max; the focus is
+  then taken off them and the page left to settle, since a box runs its own event when it is
+  left), so the demos see new inputs and no cache can answer;
 - the control is used as a visitor would: a button clicked, a slider's track clicked at a
   random point (a press-and-release, as a drag ends), a random dropdown option picked, an
   accordion opened (then closed again before the next try);
 - "press" is the browser's own timestamp of that pointer release (or of the option click), and
-  "output shown" the last change the page makes after it: a MutationObserver on the document
-  (nodes, text, ``src``) and the ``load`` event of each image, so an image counts once it is
-  decoded. Changes inside the control itself (a slider's number box) are ignored. The output
-  is "shown" once nothing has changed for ``QUIET_MS``; that wait is not counted.
+  "output shown" the last thing the page does after it: a visible change (a MutationObserver
+  on the document: nodes, text, ``src``), an image's ``load`` event (so an image counts once it
+  is decoded), or the end of a request (Resource Timing: the event's queue join, its result
+  stream, the output images), so a press whose outputs come back unchanged is timed too. Changes inside the control itself (a slider's number box) and in hidden elements
+  (Gradio's status trackers tick an elapsed-time text while an event runs, hidden when a demo
+  shows no progress) are ignored. The output is "shown" once nothing visible has changed for
+  ``QUIET_MS``; that wait is not counted.
 
 Prints p50/p95 per control and PASS/FAIL against the target (p95 <= 500 ms). A control whose
 presses change nothing within ``NO_EVENT_S`` is listed as "no event" (e.g. a slider read only
@@ -61,7 +65,10 @@ RECORDER = """
 () => {
   const rec = window.__lat = {t0: 0, last: 0, count: 0, ignore: null};
   const note = (target) => {
-    if (rec.ignore && target && rec.ignore.contains(target)) return;
+    const el = target && (target.nodeType === 1 ? target : target.parentElement);
+    if (!el || (rec.ignore && rec.ignore.contains(el))) return;
+    // only what the visitor can see: not the hidden status trackers' elapsed-time text
+    if (!el.checkVisibility() || el.closest('.progress-text, .hide')) return;
     rec.last = performance.now(); rec.count += 1;
   };
   new MutationObserver((muts) => { for (const m of muts) note(m.target); })
@@ -69,6 +76,16 @@ RECORDER = """
                              attributes: true, attributeFilter: ['src']});
   document.addEventListener('load', (e) => { if (e.target.tagName === 'IMG') note(e.target); },
                             true);
+  // the event's requests: its queue join, its result stream (it ends when the result is in),
+  // the output images; a press whose outputs come back unchanged still ends here
+  performance.setResourceTimingBufferSize(100000);
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (rec.t0 > 0 && e.startTime >= rec.t0) {
+        rec.last = Math.max(rec.last, e.responseEnd); rec.count += 1;
+      }
+    }
+  }).observe({type: 'resource'});
   document.addEventListener('pointerup', (e) => { rec.t0 = e.timeStamp; }, true);
   document.addEventListener('click', (e) => { rec.t0 = e.timeStamp; }, true);
 }
@@ -143,6 +160,8 @@ def randomize_numbers(page, rng) -> None:
         hi = min(hi, lo + 9999)
         box.fill(str(int(rng.integers(int(lo), int(hi) + 1))))
         box.press("Tab")
+    # leave no box focused: a blur during the next click would run that box's own event too
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     settle(page)
 
 
