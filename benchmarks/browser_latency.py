@@ -204,6 +204,17 @@ def pick_option(page, dropdown, rng) -> bool:
     return True
 
 
+def attempt(control: Control, action) -> None:
+    """Run one press (``action`` returns the outcome); a Playwright timeout counts as one."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        _record(control, action())
+    except PlaywrightError as err:
+        print(f"  {control.tab} / {control.name!r}: {str(err).splitlines()[0]}", flush=True)
+        control.timeouts += 1
+
+
 def _record(control: Control, outcome: tuple[str, float]) -> None:
     print(f"  {control.tab} / {control.kind} {control.name!r}: {outcome}", flush=True)
     status, ms = outcome
@@ -220,33 +231,39 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
     settle(page, 20.0)  # the tab's first outputs
     controls: list[Control] = []
 
-    for i in range(page.locator("button.label-wrap:visible").count()):  # accordions
-        head = page.locator("button.label-wrap:visible").nth(i)
-        name = head.inner_text().replace("▼", "").replace("▶", "").strip()
+    heads = page.locator("button.label-wrap:visible")  # accordions; opening one shows more
+    titles = [t.replace("▼", "").replace("▶", "").strip() for t in heads.all_inner_texts()]
+    for name in titles:
         if name.startswith("Numbers") or name.startswith("Save or move"):
             continue
+        head = page.locator("button.label-wrap:visible", has_text=name).first
         c = Control(tab, "section", name)
         for _ in range(presses):
             if time.monotonic() > deadline:
                 break
-            centre(head)
-            if "open" in (head.get_attribute("class") or ""):
-                head.click()  # close it first, so opening it runs its event again
-                settle(page)
-            randomize_numbers(page, rng)
-            arm(page)
-            head.click()
-            _record(c, wait_shown(page))
+
+            def open_section(head=head):
+                centre(head)
+                if "open" in (head.get_attribute("class") or ""):
+                    head.click()  # close it first, so opening it runs its event again
+                    settle(page)
+                randomize_numbers(page, rng)
+                arm(page)
+                head.click()
+                return wait_shown(page)
+
+            attempt(c, open_section)
         controls.append(c)
 
     buttons = page.locator("button:visible")
+    tab_names = {t.strip() for t in page.get_by_role("tab").all_inner_texts()}  # sub-tabs too
     names = []
     for i in range(buttons.count()):
         b = buttons.nth(i)
         text = b.inner_text().strip()
         cls = b.get_attribute("class") or ""
         role = b.get_attribute("role") or ""
-        skip = text in SKIP_BUTTONS or text in TOP_TABS
+        skip = text in SKIP_BUTTONS or text in TOP_TABS or text in tab_names
         if not text or skip or role == "tab" or "label-wrap" in cls:
             continue
         names.append(text)
@@ -256,12 +273,16 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
         for _ in range(presses):
             if time.monotonic() > deadline:
                 break
-            randomize_numbers(page, rng)
-            button = page.get_by_role("button", name=text, exact=True).locator("visible=true")
-            button = button.first
-            centre(button)
-            press_button(page, button)
-            _record(c, wait_shown(page))
+
+            def press(text=text):
+                randomize_numbers(page, rng)
+                button = page.get_by_role("button", name=text, exact=True).locator("visible=true")
+                button = button.first
+                centre(button)
+                press_button(page, button)
+                return wait_shown(page)
+
+            attempt(c, press)
         controls.append(c)
 
     sliders = page.locator("input[type=range]:visible")
@@ -275,12 +296,16 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
         for _ in range(presses):
             if time.monotonic() > deadline:
                 break
-            centre(slider)
-            move_slider(page, slider, rng)
-            _record(c, wait_shown(page))
+
+            def move(slider=slider):
+                centre(slider)
+                move_slider(page, slider, rng)
+                return wait_shown(page)
+
+            attempt(c, move)
         controls.append(c)
 
-    dropdowns = page.locator("input[role=listbox]:visible")
+    dropdowns = page.locator("input[role=listbox]:visible, input[role=combobox]:visible")
     for i in range(dropdowns.count()):
         dd = dropdowns.nth(i)
         label = dd.evaluate(
@@ -291,10 +316,12 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
         for _ in range(presses):
             if time.monotonic() > deadline:
                 break
-            centre(dd)
-            if not pick_option(page, dd, rng):
-                break
-            _record(c, wait_shown(page))
+
+            def pick(dd=dd):
+                centre(dd)
+                return wait_shown(page) if pick_option(page, dd, rng) else ("no_event", 0.0)
+
+            attempt(c, pick)
         controls.append(c)
     return controls
 
