@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # where app.py is
+sys.path.insert(0, str(ROOT))  # this checkout's kit first (the worker puts another one first)
 
 BARE_APP = """
 import torch  # noqa: F401  (the bare app pays for torch's import too)
@@ -531,7 +531,6 @@ def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> l
     """``args`` as the queue API's data list for ``url``: by parameter name where the API names
     them, else in the demo's parameter order; files uploaded first (not timed)."""
     from PIL import Image
-
     from tests.server import uploaded
 
     data = []
@@ -560,7 +559,6 @@ def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> l
 
 def bench_http(runs: int, old_root: Path | None, seed: int) -> bool:
     import httpx
-
     from tests.server import call, endpoint_parameters
 
     tmp = Path(tempfile.mkdtemp(prefix="latency-http-"))

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from kit.demos import beta, common
-from kit.demos.beta import ACTIVE_KL, BETA_MODELS
 from kit.demos.common import DemoInputError, grid_display
 from kit.demos.registry import all_demos
 from kit.demos.render import rgb
-from kit.models import MODELS_DIR
-from kit.ui import beta_tab
+from kit.evaluate import ACTIVE_UNIT_THRESHOLD
+from kit.models import BETA_MODELS, MODELS_DIR
+from kit.ui import build_single_tab
 from kit.ui.errors import named_outputs, user_errors
 
 
@@ -57,7 +57,7 @@ def test_reconstruct_outputs_are_display_ready():
     assert set(out) == {"input", *BETA_MODELS, "summary", "numbers"}
     for key in ("input", *BETA_MODELS):
         assert out[key].shape == (224, 224) and out[key].dtype == np.uint8
-    _, label = common.test_digit(3)
+    _, label = common.load_test_digit(3)
     assert f"labelled **{label}**" in out["summary"]
     for name in BETA_MODELS:
         n = out["numbers"][name]
@@ -67,7 +67,7 @@ def test_reconstruct_outputs_are_display_ready():
 
 def test_random_digit_respects_the_class():
     out = beta.beta_random_digit(digit_class="6", seed=1)
-    assert common.test_digit(out["index"])[1] == 6
+    assert common.load_test_digit(out["index"])[1] == 6
     assert beta.beta_random_digit(digit_class="6", seed=1)["index"] == out["index"]
 
 
@@ -76,12 +76,14 @@ def test_random_digit_respects_the_class():
 
 def test_beta_10_inactive_dimension_changes_nothing_active_one_changes_a_lot(test_digits):
     info = beta.load_metrics("beta-vae-10")
-    assert (info.kl_per_dim < ACTIVE_KL).any()  # β = 10 has switched some dimensions off
+    assert (
+        info.kl_per_dim < ACTIVE_UNIT_THRESHOLD
+    ).any()  # β = 10 has switched some dimensions off
     idle, busy = [], []
     for i in range(5):
         t = beta.traverse("beta-vae-10", test_digits.as_float(slice(i, i + 1)), steps=9)
         assert list(t.kl) == sorted(t.kl, reverse=True)  # rows by KL, largest first
-        idle.append(t.change[t.kl < ACTIVE_KL].max())
+        idle.append(t.change[t.kl < ACTIVE_UNIT_THRESHOLD].max())
         busy.append(t.change[0])
     assert max(idle) < 0.005  # the decoder ignores an inactive dimension
     assert min(busy) > 0.05  # ... and follows the most active one
@@ -100,7 +102,7 @@ def test_traversal_all_and_single():
     one = beta.latent_traversal(index=0, model="beta-vae-4", steps=3)
     assert set(one["numbers"]) == {"beta-vae-4"}
     assert one["figure"].shape[1] < image.shape[1]  # one panel is narrower than four
-    t = beta.traverse("beta-vae-4", common.test_digit(0)[0], steps=15)
+    t = beta.traverse("beta-vae-4", common.load_test_digit(0)[0], steps=15)
     assert t.images.shape == (10 * 15, 1, 28, 28)
     assert t.values[0] == -3 and t.values[-1] == 3
 
@@ -114,7 +116,7 @@ def test_traversal_picture_holds_each_models_grid_with_labels(model, steps, inde
     assert not frame.flags.writeable and image.flags.writeable  # cached frame, copied per call
     assert image.shape == frame.shape
     scale = beta.traversal_scale(steps, len(names))
-    x, _ = common.test_digit(index)
+    x, _ = common.load_test_digit(index)
     for name, left in zip(names, lefts, strict=True):
         grid = grid_display(beta.traverse(name, x, steps).images, nrow=steps, scale=scale)
         top = beta.TITLE_H
@@ -158,13 +160,13 @@ def test_kl_bars_are_as_tall_as_the_stored_kl():
         kl = sorted(_stored(name)["kl_per_dim"], reverse=True)  # bars largest first
         for i, k in enumerate(kl):
             x = round(float(panel.col(i)))
-            colour = rgb(beta.COLOURS[name]) if k > ACTIVE_KL else (211, 211, 211)
+            colour = rgb(beta.COLOURS[name]) if k > ACTIVE_UNIT_THRESHOLD else (211, 211, 211)
             top = float(panel.row(max(k, 2 * beta.KL_FLOOR)))
             assert _close(image[round(top) + 3, x], colour), (name, i)  # just inside the bar
             assert not _close(image[round(top) - 3, x], colour), (name, i)  # just above it
     counts = [out["numbers"][n]["active_dims"] for n in BETA_MODELS]
     for name, count in zip(BETA_MODELS, counts, strict=True):
-        assert count == sum(k > ACTIVE_KL for k in _stored(name)["kl_per_dim"])
+        assert count == sum(k > ACTIVE_UNIT_THRESHOLD for k in _stored(name)["kl_per_dim"])
         assert f"{_beta(name)}: {count}" in out["summary"]
     assert counts[-1] < counts[0]  # β = 10 switches dimensions off that β = 0.5 keeps
 
@@ -228,8 +230,7 @@ def test_demos_are_registered_and_run_with_defaults():
 
 
 def test_tab_builds_and_exposes_the_api_names():
-    with gr.Blocks() as demo:
-        beta_tab.build(demo)
+    demo, _ = build_single_tab("beta")
     deps = demo.config["dependencies"]
     public = {d["api_name"] for d in deps if d.get("api_visibility") == "public"}
     assert public == {

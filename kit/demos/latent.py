@@ -49,8 +49,8 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    load_test_digit,
     new_figure,
-    test_digit,
     to_display,
 )
 from kit.demos.render import figure_to_array, frozen
@@ -173,6 +173,7 @@ def code_stats(z: np.ndarray) -> CodeStats:
 
 @lru_cache(maxsize=len(LATENT_MODELS))
 def encoded_test_set_stats(name: str) -> CodeStats:
+    """``code_stats`` of one model's test-set codes (cached per model)."""
     return code_stats(encoded_test_set(name))
 
 
@@ -386,6 +387,7 @@ class Neighbour:
 
 
 def nearest_code(z1: float, z2: float) -> Neighbour:
+    """The test digit whose VAE-2 code lies closest (Euclidean) to the point (z1, z2)."""
     codes = encoded_test_set(VAE_MODEL)
     d2 = ((codes - np.array([z1, z2], dtype=np.float32)) ** 2).sum(axis=1)  # (10000,)
     i = int(d2.argmin())
@@ -468,8 +470,8 @@ def latent_path(name: str, x_a: torch.Tensor, x_b: torch.Tensor, steps: int) -> 
 
 def interpolate(index_a: int = 2, index_b: int = 0, steps: int = 10) -> dict:
     """AE-2 and VAE-2 straight-line paths between test digits a and b, decoded frame by frame."""
-    x_a, label_a = test_digit(index_a)
-    x_b, label_b = test_digit(index_b)
+    x_a, label_a = load_test_digit(index_a)
+    x_b, label_b = load_test_digit(index_b)
     steps = as_int(steps, "the number of steps", *STEPS_RANGE)
     if int(float(index_a)) == int(float(index_b)):
         raise DemoInputError("pick two different test digits to interpolate between")

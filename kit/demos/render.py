@@ -60,7 +60,7 @@ RGB = tuple[int, int, int]
 
 
 def rgb(hex_colour: str) -> RGB:
-    """ "#1b9e77" -> (27, 158, 119)."""
+    """A hex colour as RGB: "#1b9e77" -> (27, 158, 119)."""
     h = hex_colour.lstrip("#")
     return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
 
@@ -152,6 +152,7 @@ class Canvas:
         self.draw.text(xy, s, fill=color, font=font(size, bold), anchor=anchor)
 
     def text_width(self, s: str, size: int = 13, bold=False) -> float:
+        """Width in pixels of ``s`` drawn at ``size``."""
         return self.draw.textlength(s, font=font(size, bold))
 
     def vertical_text(self, xy, s: str, size: int = 13, color=BLACK) -> None:
@@ -182,9 +183,11 @@ class Canvas:
                 self.draw.line(seg, fill=color, width=width)
 
     def rect(self, box, fill=None, outline=None, width: int = 1) -> None:
+        """A rectangle (left, top, right, bottom); RGBA fills blend."""
         self.draw.rectangle([float(v) for v in box], fill=fill, outline=outline, width=width)
 
     def dot(self, xy, radius: float, fill, outline=None) -> None:
+        """A filled circle of ``radius`` pixels centred on ``xy``."""
         x, y = xy
         self.draw.ellipse(
             [x - radius, y - radius, x + radius, y + radius], fill=fill, outline=outline

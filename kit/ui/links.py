@@ -43,6 +43,10 @@ class DemoLink:
     on_open: bool = True
     """Whether its outputs are computed the first time its tab is opened."""
 
+    def __post_init__(self) -> None:
+        if self.button is not None and not self.button.elem_id:
+            self.button.elem_id = f"{self.anchor}-go"  # stable, for tests and page scripts
+
     @property
     def id(self) -> str:
         """The demo id."""
@@ -51,7 +55,11 @@ class DemoLink:
     def apply(self, values: dict[str, Any], outputs: dict[str, Any]) -> dict:
         """Gradio updates that put ``values`` into the widgets, ``outputs`` into the output
         components, and open the demo's section."""
-        out: dict = {self.inputs[k]: v for k, v in values.items() if k in self.inputs}
+        out: dict = {
+            self.inputs[k]: self.spec.param(k).widget_value(v)
+            for k, v in values.items()
+            if k in self.inputs
+        }
         out.update({self.outputs[k]: v for k, v in outputs.items() if k in self.outputs})
         if self.section is not None:
             out[self.section] = gr.Accordion(open=True)
@@ -83,6 +91,7 @@ def wire_demo(
     main: Callable | None,
     also: Sequence[Callable] = (),
     api_event: Callable | None = None,
+    fixed: dict | None = None,
     **link_fields,
 ) -> DemoLink:
     """Wire a demo's events and return its link.
@@ -94,15 +103,15 @@ def wire_demo(
     visitor supplies (images, files) are given in ``inputs`` too; only presettable ones are
     kept in the link.
     """
-    handler, outs = demo_handler(spec, outputs)
-    ins = [inputs[p.name] for p in spec.params]
+    handler, outs = demo_handler(spec, outputs, fixed)
+    ins = [inputs[p.name] for p in spec.params if p.name not in (fixed or {})]
     if main is not None:
         main(handler, ins, outs, api_name=spec.api_name, **QUIET)
     elif api_event is not None:
         api_event(handler, ins, outs, api_name=spec.api_name, trigger_mode="always_last", **QUIET)
     for trigger in also:
         trigger(handler, ins, outs, api_visibility="private", trigger_mode="always_last", **QUIET)
-    kept = {p.name: inputs[p.name] for p in spec.params if p.presettable}
+    kept = {p.name: inputs[p.name] for p in spec.params if p.presettable and p.name in inputs}
     return DemoLink(spec, kept, dict(outputs), anchor_id(spec.id), **link_fields)
 
 
