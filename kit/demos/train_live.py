@@ -54,7 +54,7 @@ BATCH_SIZE = 128
 LEARNING_RATE = {"ae": 3e-3, "vae": 1e-3, "cvae": 1e-3}  # peak Adam rates, as in kit.recipes
 SEED = 0
 STEPS_PER_SECOND = 60.0  # pace of a watched run: slow enough to follow, ~half a core
-UPDATE_SECONDS = 0.35  # training time between two updates of the picture (~2.5 updates/s)
+UPDATE_SECONDS = 0.25  # training time between two updates of the picture (~3 updates/s)
 MAX_STREAM_SECONDS = 60.0  # one stream pauses itself after this long (Continue resumes it)
 SHOW_CLASSES = tuple(range(10))  # the display digits: the first test digit of each class
 PROBE_SIZE = 1000  # held-out digits encoded at every update: the latent map, the test curve
@@ -335,7 +335,7 @@ LOSS_TITLES = {
 # Starting y ranges; a curve that leaves its range widens it (and the frame is drawn again).
 Y_RANGE = {"mse": (0.005, 0.4), "recon": (60.0, 700.0), "kl": (0.0, 8.0)}
 MAP_RADII = (3.0, 4.5, 6.0, 9.0, 12.0, 18.0, 24.0, 36.0, 48.0, 72.0, 96.0)  # latent map half-widths
-CHART_DPI = 80
+CHART_DPI = 96
 PANEL_INCHES = (3.9, 3.3)  # width, height of one panel
 
 
@@ -358,7 +358,8 @@ class LiveChart:
         panels = len(self.names) + self.has_map
         w, h = PANEL_INCHES
         self.figure: Figure = new_figure(figsize=(w * panels, h), dpi=CHART_DPI)
-        self.figure.subplots_adjust(left=0.3 / panels, right=0.985, bottom=0.15, top=0.9)
+        # room on top for the image's buttons, which Gradio lays over the picture's corner
+        self.figure.subplots_adjust(left=0.3 / panels, right=0.985, bottom=0.15, top=0.84)
         self.figure.subplots_adjust(wspace=0.3)
         axes = self.figure.subplots(1, panels, squeeze=False)[0]
         self.axes = dict(zip(self.names, axes, strict=False))
@@ -403,6 +404,7 @@ class LiveChart:
             ax.set_title(f"Latent codes of {PROBE_SIZE:,} test digits", fontsize=10)
             ax.set_xlabel("$z_1$")
             ax.set_ylabel("$z_2$", labelpad=0)
+            ax.set_aspect("equal", adjustable="box")
             ax.grid(alpha=0.3)
         for artist in self.artists:
             artist.set_animated(True)  # left out of the background
@@ -537,19 +539,22 @@ def summary(run: LiveRun) -> dict:
     }
 
 
-def snapshot(run: LiveRun, state: str = "training", chart: bool = True) -> dict:
-    """Every named output of ``run`` now: status, progress, chart, originals, before, after.
+def snapshot(run: LiveRun, state: str = "training", chart: bool = True, full: bool = True) -> dict:
+    """The named outputs of ``run`` now: status, progress, after, and
 
-    Also ``run`` (its summary) once finished. ``chart=False`` skips drawing the figure.
+    ``chart`` (the figure, unless ``chart=False``), ``originals`` and ``before`` (they never
+    change during a run: ``full=False`` leaves them out of a stream's later updates), and
+    ``run`` (the summary) once the run is finished.
     """
     n = len(SHOW_CLASSES)
     out = {
         "status": status_text(run, state),
         "progress": round(run.steps_done / run.total, 4),
-        "originals": grid_display(run.shown.as_float(), nrow=n),
-        "before": grid_display(run.before, nrow=n),
         "after": grid_display(run.after, nrow=n),
     }
+    if full:
+        out["originals"] = grid_display(run.shown.as_float(), nrow=n)
+        out["before"] = grid_display(run.before, nrow=n)
     if chart:
         if run.chart is None:
             run.chart = LiveChart(run.settings)
@@ -586,16 +591,19 @@ def stream(
         run.pause.clear()
     start = time.monotonic()
     first_step = run.steps_done
+    first_update = None
     try:
         state = "training"
         while state == "training" and not run.finished:
             with run.lock:  # a Step arriving now waits, then refuses (the run is streaming)
                 state = _train_chunk(run, start, first_step, pace, update_seconds, max_seconds)
                 run.finish() if run.finished else run.observe()
-                update = snapshot(run, state)
+                update = snapshot(run, state, full=False)
                 run.last_update = time.monotonic()
+            if first_update is None:  # the wall-clock rate is measured from here (warm)
+                first_update = (time.monotonic(), run.steps_done)
             if on_update is not None:
-                on_update(run, _seconds_left(run, start, first_step, pace, max_seconds))
+                on_update(run, _seconds_left(run, first_update, pace, start + max_seconds))
             yield update
     finally:
         with run.lock:
@@ -619,12 +627,14 @@ def _train_chunk(run: LiveRun, start: float, first: int, pace, seconds: float, l
     return "paused" if run.pause.is_set() else "training"
 
 
-def _seconds_left(run: LiveRun, start: float, first: int, pace, max_seconds: float) -> float:
-    elapsed = time.monotonic() - start
-    done = run.steps_done - first
-    rate = done / elapsed if done and elapsed > 0 else (pace or STEPS_PER_SECOND)
+def _seconds_left(run: LiveRun, since: tuple[float, int], pace, stream_end: float) -> float:
+    """Expected wall time left in this stream: the steps left at the rate seen since ``since``
+    (time, steps done) or at ``pace`` before any rate is known, but not past ``stream_end``."""
+    now = time.monotonic()
+    elapsed, done = now - since[0], run.steps_done - since[1]
+    rate = done / elapsed if done > 0 and elapsed > 0 else (pace or STEPS_PER_SECOND)
     left = (run.total - run.steps_done) / rate
-    return max(0.0, min(left, max_seconds - elapsed))
+    return max(0.0, min(left, stream_end - now))
 
 
 def step(run: LiveRun) -> dict:
