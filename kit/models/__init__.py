@@ -16,6 +16,7 @@ from kit.models.autoencoder import Autoencoder, AutoencoderOutput
 from kit.models.config import ModelConfig
 from kit.models.cvae import CVAE
 from kit.models.gan import GAN, GANSample
+from kit.models.loss import LossTerms
 from kit.models.vae import VAE, VAEOutput
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "AutoencoderOutput",
     "CheckpointError",
     "GANSample",
+    "LossTerms",
     "ModelConfig",
     "VAEOutput",
     "build_model",
