@@ -15,14 +15,17 @@ from kit.losses import (
     mse_reconstruction,
 )
 from kit.models import (
+    BETA_MODELS,
     CVAE,
     GAN,
     VAE,
     Autoencoder,
     CheckpointError,
     ModelConfig,
+    TrainingRecord,
     build_model,
     load_pretrained,
+    read_training_record,
 )
 from kit.models.loss import LossTerms
 from kit.posterior import DiagonalGaussian
@@ -245,3 +248,48 @@ def test_bad_config_is_refused(saved_vae, content):
 def test_missing_folder_names_the_rebuild_command(tmp_path):
     with pytest.raises(CheckpointError, match=r"python -m kit\.train --model ae-32"):
         load_pretrained("ae-32", models_dir=tmp_path)
+
+
+# ---- the training record (metrics.json + history.json) ---------------------------------------
+
+
+def _write_record(folder: Path, rows: list[dict], test: dict) -> None:
+    VAE(CONFIGS["vae"]).save_pretrained(folder)
+    metrics = {"test": test, "model_config": {"kind": "vae", "beta": 2.5}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    (folder / "history.json").write_text(json.dumps(rows))
+
+
+def test_training_record_reads_both_files_in_epoch_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_MODELS_DIR", str(tmp_path))
+    rows = [  # written out of order: the record sorts them by epoch
+        {"epoch": 2, "test_recon": 110.0, "test_kl": 6.0, "test_kl_per_dim": [3.0, 0.005]},
+        {"epoch": 1, "test_recon": 120.0, "test_kl": 5.0, "test_kl_per_dim": [0.5, 4.5]},
+    ]
+    test = {"recon": 110.0, "kl": 3.005, "neg_elbo": 113.005, "kl_per_dim": [3.0, 0.005]}
+    _write_record(tmp_path / "toy", rows, {**test, "active_units": 1})
+    rec = read_training_record("toy")
+    assert isinstance(rec, TrainingRecord)
+    assert rec.name == "toy" and rec.folder == tmp_path / "toy" and rec.beta == 2.5
+    assert (rec.recon, rec.kl, rec.neg_elbo) == (110.0, 3.005, 113.005)
+    assert rec.epochs.tolist() == [1, 2]
+    assert rec.history_recon.tolist() == [120.0, 110.0] and rec.history_kl.tolist() == [5.0, 6.0]
+    assert rec.kl_history.tolist() == [[0.5, 4.5], [3.0, 0.005]]
+    assert rec.variance_active_units == 1
+    assert rec.kl_active_units == 1 and rec.collapsed == 1  # 0.005 < 0.01 nats
+    assert rec.settled_epochs() == [2]  # dimension 1 went below the threshold at epoch 2
+    assert rec.weighted_loss == pytest.approx(110.0 + 2.5 * 3.005)
+
+
+def test_training_record_missing_a_number_names_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("LATENT_LAB_MODELS_DIR", str(tmp_path))
+    rows = [{"epoch": 1, "test_recon": 1.0, "test_kl": 1.0, "test_kl_per_dim": [1.0]}]
+    _write_record(tmp_path / "toy", rows, {"recon": 1.0, "kl": 1.0})  # no neg_elbo, ...
+    with pytest.raises(CheckpointError, match=r"toy: metrics/history lack the numbers"):
+        read_training_record("toy")
+
+
+def test_the_shipped_beta_vaes_have_a_record():
+    records = [read_training_record(name) for name in BETA_MODELS]
+    assert [r.beta for r in records] == [0.5, 1.0, 4.0, 10.0]  # BETA_MODELS is in increasing beta
+    assert all(r.kl_per_dim.shape == (10,) for r in records)

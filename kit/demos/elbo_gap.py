@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from kit.demos.common import as_int, get_model, new_figure, test_digit, to_display
+from kit.losses import bce_reconstruction, importance_log_px
+from kit.posterior import DiagonalGaussian
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
-from kit.losses import bce_reconstruction, importance_log_px
-from kit.posterior import DiagonalGaussian
 
 MODEL = "vae-2"
 K_VALUES = (1, 2, 5, 10, 50, 100, 500, 1000)
