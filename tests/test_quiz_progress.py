@@ -303,6 +303,10 @@ BAD_FILES = {
     "missing reviews": (_variant(lambda d: d.pop("reviews")), "lacks reviews"),
     "cards as list": (_variant(lambda d: d.update(cards=[])), "'cards' must be an object"),
     "bad card key": (_variant(lambda d: d["cards"].update({"Bad Id": {}})), "card key"),
+    "card key ending in a newline": (
+        _variant(lambda d: d["cards"].update({"abc\n": {}})),
+        "card key",
+    ),
     "stability text": (
         _variant(lambda d: _first_card(d).update(stability="2.3")),
         "stability must be a positive number",

@@ -23,7 +23,6 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kit.demos.errors import DemoInputError
@@ -44,6 +43,7 @@ from kit.quiz.record import (
     Problem,
     Question,
 )
+from kit.quiz.render import new_markdown
 
 PathLike = str | os.PathLike
 """A path as a string or ``Path``."""
@@ -70,8 +70,7 @@ Demos = Mapping[str, Any]
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
-    md = MarkdownIt("js-default").use(front_matter_plugin)
-    return md.use(dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True)
+    return new_markdown().use(front_matter_plugin)
 
 
 @lru_cache(maxsize=1)

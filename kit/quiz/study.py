@@ -27,8 +27,6 @@ from kit.quiz.render import render_markdown
 if TYPE_CHECKING:  # matplotlib loads lazily, with the first plot
     from matplotlib.figure import Figure
 
-RATINGS = ("again", "hard", "good", "easy")
-
 
 def filter_questions(
     questions: Iterable[Question],

@@ -18,8 +18,8 @@ from kit.quiz.progress import (
     stats,
     validate_progress,
 )
+from kit.quiz.schedule import RATINGS
 from kit.quiz.study import (
-    RATINGS,
     answer_html,
     choices,
     coverage_html,
