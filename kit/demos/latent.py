@@ -179,22 +179,22 @@ def encoded_test_set_stats(name: str) -> CodeStats:
 
 
 def _prior_circles(ax, radii=(1.0, 2.0, 3.0), color="black") -> None:
+    """Dashed circles |z| = 1, 2, 3: N(0, I) puts 39%, 86%, 99% of its mass inside them."""
     from matplotlib.patches import Circle
 
-    """Dashed circles |z| = 1, 2, 3: N(0, I) puts 39%, 86%, 99% of its mass inside them."""
     for r in radii:
         ax.add_patch(Circle((0, 0), r, fill=False, ls="--", lw=0.8, color=color, alpha=0.6))
 
 
 def scatter_figure() -> Figure:
-    from matplotlib.lines import Line2D
-
     """AE-2 and VAE-2 codes of the test set side by side, coloured by digit.
 
     Built per call from the cached codes (a few tens of ms): a matplotlib Figure is mutable and
     Gradio renders it in a worker thread, so one shared Figure could be drawn by two requests at
     once.
     """
+    from matplotlib.lines import Line2D
+
     order, labels = _draw_order(), digit_labels()
     colors = TAB10[labels[order]]  # (N, 3)
     fig = new_figure(figsize=(10.5, 4.8), layout="constrained")
@@ -322,12 +322,12 @@ def z_to_pixel(z1: float, z2: float) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def map_image() -> np.ndarray:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     """The VAE-2 codes drawn on [-4, 4]^2 as a (480, 480, 3) uint8 image, read-only.
 
     The axes fill the whole picture, so pixels map to z linearly (``pixel_to_z``).
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     dpi = 100
     fig = new_figure(figsize=(MAP_PX / dpi, MAP_PX / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
