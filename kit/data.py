@@ -47,6 +47,7 @@ class Digits:
         return imgs.unsqueeze(1).float().div_(255.0)
 
     def to(self, device: torch.device | str) -> Digits:
+        """The same digits with both tensors on ``device``."""
         return Digits(self.images.to(device), self.labels.to(device))
 
 

@@ -210,6 +210,7 @@ def save_checkpoint(result: TrainResult, folder: Path, recipe: Recipe, data_note
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m kit.train`` (its --help text)."""
     p = argparse.ArgumentParser(
         prog="python -m kit.train",
         description="Train Latent Lab's models on MNIST and write checkpoint folders "
@@ -296,6 +297,7 @@ def _recipe_from_args(name: str, args: argparse.Namespace) -> Recipe:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 done, 2 bad arguments or data, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -172,6 +172,7 @@ def code_stats(z: np.ndarray) -> CodeStats:
 
 @lru_cache(maxsize=len(LATENT_MODELS))
 def encoded_test_set_stats(name: str) -> CodeStats:
+    """``code_stats`` of one model's test-set codes (cached per model)."""
     return code_stats(encoded_test_set(name))
 
 
@@ -386,6 +387,7 @@ class Neighbour:
 
 
 def nearest_code(z1: float, z2: float) -> Neighbour:
+    """The test digit whose VAE-2 code lies closest (Euclidean) to the point (z1, z2)."""
     codes = encoded_test_set(VAE_MODEL)
     d2 = ((codes - np.array([z1, z2], dtype=np.float32)) ** 2).sum(axis=1)  # (10000,)
     i = int(d2.argmin())
