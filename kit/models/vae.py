@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from kit.losses import bce_reconstruction, free_bits_kl
+from kit.losses import bce_reconstruction, beta_weighted, free_bits_kl
 from kit.models.blocks import Decoder, HubModel, mlp
 from kit.models.config import ModelConfig
 from kit.models.loss import LossTerms
@@ -121,5 +121,5 @@ class VAE(nn.Module, HubModel):
         kl_dims = out.posterior.kl_per_dim()  # (B, d)
         kl = kl_dims.sum(1)  # KL(q(z|x) || p(z)), (B,)
         kl_term = free_bits_kl(kl_dims, free_bits) if free_bits > 0 else kl.mean()
-        total = recon.mean() + kl_weight * kl_term  # L = recon + w * KL
+        total = beta_weighted(recon.mean(), kl_term, kl_weight)  # L = recon + w * KL
         return LossTerms(total=total, parts={"recon": recon, "kl": kl}, posterior=out.posterior)
