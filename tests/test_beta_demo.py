@@ -57,7 +57,7 @@ def test_reconstruct_outputs_are_display_ready():
     assert set(out) == {"input", *BETA_MODELS, "summary", "numbers"}
     for key in ("input", *BETA_MODELS):
         assert out[key].shape == (224, 224) and out[key].dtype == np.uint8
-    _, label = common.test_digit(3)
+    _, label = common.load_test_digit(3)
     assert f"labelled **{label}**" in out["summary"]
     for name in BETA_MODELS:
         n = out["numbers"][name]
@@ -67,7 +67,7 @@ def test_reconstruct_outputs_are_display_ready():
 
 def test_random_digit_respects_the_class():
     out = beta.beta_random_digit(digit_class="6", seed=1)
-    assert common.test_digit(out["index"])[1] == 6
+    assert common.load_test_digit(out["index"])[1] == 6
     assert beta.beta_random_digit(digit_class="6", seed=1)["index"] == out["index"]
 
 
@@ -100,7 +100,7 @@ def test_traversal_all_and_single():
         assert n["kl_per_dim_sorted"] == pytest.approx(sorted(kl, reverse=True))
     one = beta.latent_traversal(index=0, model="beta-vae-4", steps=3)
     assert len(one["figure"].axes) == 1 and set(one["numbers"]) == {"beta-vae-4"}
-    t = beta.traverse("beta-vae-4", common.test_digit(0)[0], steps=15)
+    t = beta.traverse("beta-vae-4", common.load_test_digit(0)[0], steps=15)
     assert t.images.shape == (10 * 15, 1, 28, 28)
     assert t.values[0] == -3 and t.values[-1] == 3
 

@@ -36,10 +36,10 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    load_test_digit,
     new_figure,
     parse_digit_class,
     random_index,
-    test_digit,
     to_display,
 )
 from kit.evaluate import ACTIVE_UNIT_THRESHOLD as ACTIVE_KL  # nats: below it, a dim is off
@@ -164,7 +164,7 @@ def _reconstruction_summary(rows: list[BetaReconstruction], label: int) -> str:
 
 def beta_reconstruct(index=0) -> dict:
     """Test digit ``index`` reconstructed by every β, with each one's BCE and KL."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     rows = reconstruct_all(x)
     return {
         "input": to_display(x),
@@ -274,7 +274,7 @@ def _traversal_figure(travs: list[Traversal]) -> Figure:
 
 def latent_traversal(index=0, model="all", steps=9) -> dict:
     """Traversal grids of test digit ``index``: one per β, rows by KL_j (descending)."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     choice = as_choice(model, "the model", TRAVERSAL_CHOICES)
     steps = as_int(steps, "the number of steps", *STEPS_RANGE)
     names = BETA_MODELS if choice == "all" else (choice,)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from kit.demos.common import as_int, get_model, new_figure, test_digit, to_display
+from kit.demos.common import as_int, get_model, load_test_digit, new_figure, to_display
 from kit.losses import bce_reconstruction, importance_log_px
 from kit.posterior import DiagonalGaussian
 
@@ -131,7 +131,7 @@ def _md_row(head: str, cells) -> str:
 
 def elbo_vs_iwae(index: int = 0, seed: int = 0) -> dict:
     """For test digit ``index``: reconstruction, KL, ELBO, and the K-sample bound against K."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     seed = as_int(seed, "the seed", 0, MAX_SEED)
     curve = elbo_and_bounds(x, seed)
     best = float(curve.bound_mean[-1])

@@ -49,8 +49,8 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    load_test_digit,
     new_figure,
-    test_digit,
     to_display,
 )
 
@@ -470,8 +470,8 @@ def latent_path(name: str, x_a: torch.Tensor, x_b: torch.Tensor, steps: int) -> 
 
 def interpolate(index_a: int = 2, index_b: int = 0, steps: int = 10) -> dict:
     """AE-2 and VAE-2 straight-line paths between test digits a and b, decoded frame by frame."""
-    x_a, label_a = test_digit(index_a)
-    x_b, label_b = test_digit(index_b)
+    x_a, label_a = load_test_digit(index_a)
+    x_b, label_b = load_test_digit(index_b)
     steps = as_int(steps, "the number of steps", *STEPS_RANGE)
     if int(float(index_a)) == int(float(index_b)):
         raise DemoInputError("pick two different test digits to interpolate between")

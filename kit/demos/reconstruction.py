@@ -24,9 +24,9 @@ from kit.demos.common import (
     as_float,
     as_int,
     get_model,
+    load_test_digit,
     parse_digit_class,
     random_index,
-    test_digit,
     to_display,
 )
 from kit.losses import bce_reconstruction
@@ -164,7 +164,7 @@ def _display(x: torch.Tensor, label: int | None = None, noise=0.0, seed=0) -> di
 
 def show_test_digit(index: int = 0, noise: float = 0.0) -> dict:
     """Reconstruct test digit ``index`` (plus optional input noise) with every model."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     return _display(x, label, noise)
 
 
