@@ -153,6 +153,19 @@ def test_cvae_without_labels_is_refused_and_a_plain_vae_ignores_them(batch):
     assert torch.equal(with_y.total, without.total)
 
 
+@pytest.mark.parametrize("name", ["ae", "vae", "cvae"])
+def test_reconstruct_is_the_deterministic_decode_of_the_code(batch, name):
+    x, y = batch
+    model = build_model(CONFIGS[name])
+    if name == "ae":
+        expected = model(x).recon
+    elif name == "vae":
+        expected = model.decode(model.encode(x).mu)
+    else:
+        expected = model.decode(model.encode(x, y).mu, y)
+    assert torch.equal(model.reconstruct(x, y), expected)
+
+
 def test_gan_loss_is_how_the_discriminator_judges_a_batch(batch):
     x, _ = batch
     model = build_model(CONFIGS["gan"]).eval()  # eval: no dropout, batch-norm running stats

@@ -53,6 +53,13 @@ class Autoencoder(nn.Module, HubModel):
         """The point in latent space that represents x (for plots): here the code itself."""
         return self.encode(x)
 
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """The reconstruction x_hat = decode(encode(x)) in [0, 1], shape (B, 1, 28, 28).
+
+        ``y`` is accepted and unused, so every model reconstructs with one call.
+        """
+        return self.decode(self.encode(x))
+
     def forward(self, x: Tensor) -> AutoencoderOutput:
         """Encode and decode: the reconstruction and the code."""
         z = self.encode(x)

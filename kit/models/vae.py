@@ -90,6 +90,10 @@ class VAE(nn.Module, HubModel):
         """The point in latent space that represents x (for plots): the posterior mean."""
         return self.encode(x, y).mu
 
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """The deterministic reconstruction: the decoded posterior mean, sigmoid(g(mu [, y]))."""
+        return self.decode(self.embed(x, y), y)  # (B, 1, 28, 28) -> (B, d) -> (B, 1, 28, 28)
+
     def forward(
         self, x: Tensor, y: Tensor | None = None, *, generator: torch.Generator | None = None
     ) -> VAEOutput:
