@@ -51,6 +51,7 @@ class Digits:
         return imgs.unsqueeze(1).float().div_(255.0)
 
     def to(self, device: torch.device | str) -> Digits:
+        """The same digits with both tensors on ``device``."""
         return Digits(self.images.to(device), self.labels.to(device))
 
 
@@ -134,3 +135,42 @@ def write_bundled_train_subset(
         source_index=keep.astype(np.uint16),  # position of each digit in the 60k training set
     )
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kit.data``: rebuild a bundled file; returns the exit status.
+
+    Writes the test set, or with ``--train-subset`` the 20,000 training digits.
+    """
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m kit.data",
+        description="Rebuild kit/assets/mnist_test.npz from the MNIST test IDX files, or "
+        "with --train-subset kit/assets/mnist_train_20k.npz from the training IDX files.",
+    )
+    parser.add_argument(
+        "--data-dir", default="data", help="MNIST root in torchvision's layout (<dir>/MNIST/raw)"
+    )
+    parser.add_argument("--out", type=Path, help="where the .npz goes (default: kit/assets/)")
+    parser.add_argument(
+        "--train-subset",
+        action="store_true",
+        help=f"write the {10 * TRAIN_SUBSET_PER_CLASS:,}-digit training subset instead",
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.train_subset:
+            path = write_bundled_train_subset(args.data_dir, args.out or BUNDLED_TRAIN)
+        else:
+            path = write_bundled_test_set(args.data_dir, args.out or BUNDLED_TEST)
+    except DataUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

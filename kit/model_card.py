@@ -18,6 +18,7 @@ START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
 
 
 def metrics_table(models_dir: Path = MODELS_DIR) -> str:
+    """The markdown table of every shipped checkpoint's stored numbers (metrics.json)."""
     rows = [
         "| checkpoint | kind | latent | β | epochs | batch | test −ELBO | recon | KL | active units | MSE/pixel | train time |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -44,6 +45,7 @@ def metrics_table(models_dir: Path = MODELS_DIR) -> str:
 
 
 def main() -> int:
+    """Rewrite the table between the markers in models/README.md; returns the exit status."""
     card = MODELS_DIR / "README.md"
     text = card.read_text(encoding="utf-8")
     if START not in text or END not in text:

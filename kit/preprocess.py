@@ -190,11 +190,3 @@ def to_mnist_digit(image: Any) -> torch.Tensor:
     out = np.zeros((SIZE, SIZE), dtype=np.float32)
     out[top : top + new_h, left : left + new_w] = small
     return torch.from_numpy(out).view(1, 1, SIZE, SIZE)
-
-
-def centre_of_mass(img: torch.Tensor) -> tuple[float, float]:
-    """(row, col) centre of mass of a (…, 28, 28) image, for tests and diagnostics."""
-    a = img.reshape(img.shape[-2], img.shape[-1]).double()
-    ys, xs = torch.meshgrid(torch.arange(a.shape[0]), torch.arange(a.shape[1]), indexing="ij")
-    total = a.sum()
-    return float((ys * a).sum() / total), float((xs * a).sum() / total)

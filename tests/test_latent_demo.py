@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 
 from kit.demos import latent
 from kit.demos.common import DemoInputError, get_model, grid_display, to_display
-from kit.demos.common import test_digit as load_digit
+from kit.demos.common import load_test_digit as load_digit
 from kit.demos.registry import all_demos
 from kit.ui import latent_tab
 from kit.ui.errors import named_outputs, user_errors

@@ -5,7 +5,15 @@ import pytest
 import torch
 from PIL import Image
 
-from kit.preprocess import BlankImageError, centre_of_mass, to_mnist_digit
+from kit.preprocess import BlankImageError, to_mnist_digit
+
+
+def centre_of_mass(img: torch.Tensor) -> tuple[float, float]:
+    """(row, col) centre of mass of a (..., 28, 28) image."""
+    a = img.reshape(img.shape[-2], img.shape[-1]).double()
+    ys, xs = torch.meshgrid(torch.arange(a.shape[0]), torch.arange(a.shape[1]), indexing="ij")
+    total = a.sum()
+    return float((ys * a).sum() / total), float((xs * a).sum() / total)
 
 
 def _corr(a: torch.Tensor, b: torch.Tensor) -> float:

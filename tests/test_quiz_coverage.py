@@ -11,7 +11,6 @@ from kit.quiz.coverage import (
     CoverageItem,
     content_words,
     coverage,
-    coverage_markdown,
 )
 
 REPARAM_POINTS = [
@@ -65,7 +64,6 @@ def test_empty_answers_cover_nothing(text):
 
 def test_no_key_points_gives_no_items():
     assert coverage("anything", [], []) == []
-    assert coverage_markdown([]) == ""
 
 
 @pytest.mark.parametrize(
@@ -179,11 +177,3 @@ def test_huge_adversarial_text_is_cut_and_fast():
     items = coverage(text, REPARAM_POINTS * 10, REPARAM_KEYWORDS * 10)
     assert time.perf_counter() - start < 2.0
     assert not any(i.covered for i in items)
-
-
-def test_coverage_markdown_lists_points_and_missing_keywords():
-    items = coverage("noise is deterministic", REPARAM_POINTS, REPARAM_KEYWORDS)
-    md = coverage_markdown(items)
-    assert "covers 1 of 2 key points" in md
-    assert f"- ✅ {REPARAM_POINTS[0]}" in md
-    assert "⬜ Gradients flow through mu and sigma — try mentioning: `gradient`, `mu`" in md

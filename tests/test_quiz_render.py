@@ -144,3 +144,18 @@ def test_anki_csv_round_trips_through_csv():
 
 def test_anki_csv_of_nothing_is_just_the_header():
     assert to_anki_csv([]) == "#separator:Comma\n#html:true\n#tags column:3\n"
+
+
+def test_the_parser_and_the_renderer_share_one_markdown_configuration():
+    from kit.quiz.parse import _markdown
+    from kit.quiz.render import new_markdown
+
+    text = "Let $q_\\phi(z \\mid x)$ be it.\n\n$$\nx_1 + x_2\n$$\n"
+
+    def flat(md):
+        return [(t.type, t.content) for tok in md.parse(text) for t in [tok, *(tok.children or [])]]
+
+    assert flat(_markdown()) == flat(new_markdown())  # plus front matter in the parser only
+    assert ("math_inline", "q_\\phi(z \\mid x)") in flat(new_markdown())
+    assert ("math_block", "\nx_1 + x_2\n") in flat(new_markdown())
+    assert new_markdown() is not new_markdown()  # fresh: a caller's render rules stay its own

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from kit.demos import collapse, elbo_gap, reparam, under_the_hood, vae_vs_gan
 from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos
+from kit.models import TrainingRecord
 from kit.ui import under_the_hood_tab
 from kit.ui.errors import named_outputs, user_errors
 
@@ -112,9 +113,15 @@ def test_kl_history_has_one_row_per_epoch():
     assert np.all(np.diff(rec.epochs) > 0) and np.all(rec.kl_history >= -1e-6)
 
 
-def test_settled_epoch_is_when_a_dimension_switched_off_for_good():
-    kl_hist = np.array([[1.0, 0.5], [0.001, 0.6], [0.02, 0.7], [0.001, 0.7], [0.002, 0.8]])
-    rec = collapse.KLRecord("toy", 1.0, kl_hist[-1], 1, np.arange(1, 6), kl_hist)
+def test_settled_epoch_is_when_a_dimension_switched_off_for_good(tmp_path):
+    kl_hist = [[1.0, 0.5], [0.001, 0.6], [0.02, 0.7], [0.001, 0.7], [0.002, 0.8]]
+    rows = [
+        {"epoch": e, "test_recon": 100.0, "test_kl": sum(kl), "test_kl_per_dim": kl}
+        for e, kl in enumerate(kl_hist, start=1)
+    ]
+    test = {"recon": 100.0, "kl": 0.802, "neg_elbo": 100.802, "active_units": 1}
+    metrics = {"test": {**test, "kl_per_dim": kl_hist[-1]}, "model_config": {"beta": 1.0}}
+    rec = TrainingRecord.parse("toy", tmp_path, metrics, rows)
     assert rec.collapsed == 1 and rec.kl_active_units == 1
     assert rec.settled_epochs() == [4]  # back above 0.01 at epoch 3, off from epoch 4 on
 

@@ -1,6 +1,6 @@
 """Train live: a small AE, VAE or conditional VAE trained in front of the learner, batch by batch.
 
-Each step minimises the same objective as the shipped models (``kit.train.train_model``):
+Each step minimises ``model.loss``, the objective the shipped models were trained on:
 
     AE:        L(x) = (1/D) sum_i (x_hat_i - x_i)^2                     MSE per pixel
     VAE/CVAE:  L(x) = E_q[-log p(x|z)] + beta * KL(q(z|x) || N(0, I))   in nats per image
@@ -35,9 +35,7 @@ import torch
 from kit.data import Digits, bundled_test_set, bundled_train_subset
 from kit.demos.common import DemoInputError, as_choice, as_float, as_int, grid_display, new_figure
 from kit.demos.latent import TAB10
-from kit.demos.registry import DemoSpec
 from kit.evaluate import evaluate
-from kit.losses import bce_reconstruction, mse_reconstruction
 from kit.models import build_model
 from kit.models.config import ModelConfig
 
@@ -101,64 +99,34 @@ def validate(kind, beta, latent_dim, steps) -> RunSettings:
 
 
 @dataclass
-class BatchLoss:
-    """Named output of ``batch_loss``."""
-
-    loss: torch.Tensor
-    """The scalar minimised: MSE (AE) or recon + beta * KL (VAE kinds)."""
-    parts: dict[str, float]
-    """Its logged terms: {"mse"} or {"recon", "kl"}, batch means."""
-    codes: torch.Tensor
-    """The batch's latent codes (AE) or posterior means (VAE kinds), (B, d), detached."""
-
-
-def batch_loss(model, x: torch.Tensor, y: torch.Tensor, generator, beta: float) -> BatchLoss:
-    """The training objective of ``model`` on x (B, 1, 28, 28) with labels y (B,)."""
-    kind = model.config.kind
-    if kind == "ae":
-        out = model(x)
-        loss = mse_reconstruction(out.recon, x).mean()  # (1/D) sum (x_hat - x)^2
-        return BatchLoss(loss, {"mse": loss.item()}, out.z.detach())
-    out = model(x, y, generator=generator) if kind == "cvae" else model(x, generator=generator)
-    recon = bce_reconstruction(out.logits, x).mean()  # E_q[-log p(x|z)], nats per image
-    kl = out.posterior.kl().mean()  # KL(q(z|x) || N(0, I)), closed form, nats per image
-    loss = recon + beta * kl  # L = recon + beta * KL
-    return BatchLoss(loss, {"recon": recon.item(), "kl": kl.item()}, out.posterior.mu.detach())
-
-
-@dataclass
 class Probe:
     """Named output of ``probe``: the model on the fixed held-out digits."""
 
     codes: np.ndarray
     """Latent codes (AE) or posterior means (VAE kinds), (PROBE_SIZE, d)."""
     losses: dict[str, float]
-    """Held-out values of the logged terms ({"mse"} or {"recon", "kl"})."""
+    """Held-out values of the logged terms ({"mse"} or {"recon", "kl"}), means per image."""
 
 
 @torch.no_grad()
 def probe(model, x: torch.Tensor, y: torch.Tensor, beta: float) -> Probe:
-    """One eval-mode pass over the held-out digits: their codes and loss terms (one z each)."""
+    """Eval mode on the held-out digits: their codes and loss terms (one z sample each)."""
     was_training = model.training
     model.eval()
     generator = torch.Generator().manual_seed(SEED)  # the same noise at every probe
-    out = batch_loss(model, x, y, generator, beta)
+    terms = model.loss(x, y, generator=generator, kl_weight=beta)
+    # (N, 1, 28, 28) -> (N, d): the posterior mean the loss already computed, or the AE's code
+    codes = terms.posterior.mu if terms.posterior is not None else model.embed(x, y)
     model.train(was_training)
-    return Probe(codes=out.codes.numpy(), losses=out.parts)
+    return Probe(codes=codes.numpy(), losses=terms.means())
 
 
 @torch.no_grad()
 def reconstruct(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Reconstructions (B, 1, 28, 28) in [0, 1]; a VAE decodes its posterior mean."""
+    """Reconstructions (B, 1, 28, 28) in [0, 1] in eval mode; a VAE decodes its posterior mean."""
     was_training = model.training
     model.eval()
-    kind = model.config.kind
-    if kind == "ae":
-        recon = model(x).recon
-    elif kind == "cvae":
-        recon = model.decode(model.encode(x, y).mu, y)  # (B, d) + label -> (B, 1, 28, 28)
-    else:
-        recon = model.decode(model.encode(x).mu)  # (B, d) -> (B, 1, 28, 28)
+    recon = model.reconstruct(x, y)
     model.train(was_training)
     return recon
 
@@ -253,15 +221,19 @@ class LiveRun:
         x = self.train.as_float(idx)  # (B, 28, 28) uint8 -> (B, 1, 28, 28) in [0, 1]
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate()
-        out = batch_loss(self.model, x, self.train.labels[idx], self.generator, self.settings.beta)
+        # L = MSE (AE) or E_q[-log p(x|z)] + beta * KL(q(z|x) || N(0, I)) (VAE kinds), batch mean
+        terms = self.model.loss(
+            x, self.train.labels[idx], generator=self.generator, kl_weight=self.settings.beta
+        )
         self.optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        terms.total.backward()
         self.optimizer.step()
         self.steps_done += 1
         self.steps.append(self.steps_done)
-        for name, value in out.parts.items():
+        parts = terms.means()
+        for name, value in parts.items():
             self.losses.setdefault(name, []).append(value)
-        return out.parts
+        return parts
 
     def observe(self) -> None:
         """Probe the held-out digits and reconstruct the display digits with the current model."""
@@ -792,17 +764,3 @@ def runs_table(runs: list | None) -> str:
             f"| {recon} | {kl} | {r['after_mse']:.4f} |"
         )
     return "\n".join(lines)
-
-
-DEMOS = [
-    DemoSpec(
-        id="train_live.run",
-        tab="train_live",
-        api_name="train_live",
-        fn=train_to_end,
-        defaults={"kind": "vae", "beta": 1.0, "latent_dim": 2, "steps": DEFAULT_STEPS},
-        summary="Train a small AE/VAE/CVAE batch by batch: live loss curves, latent map, "
-        "before/after reconstructions.",
-        trains=True,
-    ),
-]

@@ -337,18 +337,3 @@ def coverage(
             )
         )
     return items
-
-
-def coverage_markdown(items: Sequence[CoverageItem]) -> str:
-    """A checklist for the UI: ✅ / ⬜ per point, with the keywords still missing."""
-    if not items:
-        return ""
-    covered = sum(item.covered for item in items)
-    lines = [f"**Your answer covers {covered} of {len(items)} key points** (keyword check).", ""]
-    for item in items:
-        if item.covered:
-            lines.append(f"- ✅ {item.point}")
-        else:
-            missing = ", ".join(f"`{m}`" for m in item.missing)
-            lines.append(f"- ⬜ {item.point} — try mentioning: {missing}")
-    return "\n".join(lines)

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from kit.quiz.record import ID_PATTERN
 from kit.quiz.schedule import to_utc
 
 FORMAT = "latent-lab-interview"
@@ -44,7 +45,6 @@ MAX_QUESTIONS = 50
 MAX_NOTES_CHARS = 20_000
 """Longest notes kept per question (longer notes are cut)."""
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _KEYS = frozenset({"format", "version", "started", "finished", "current", "entered", "items"})
 _ITEM_KEYS = frozenset({"id", "hints", "ticked", "notes", "seconds"})
 
@@ -104,7 +104,7 @@ def _check(session: Any) -> None:
             raise SessionError("An interview question entry has missing or unknown fields.")
         ok = (
             isinstance(item["id"], str)
-            and _ID_RE.match(item["id"]) is not None
+            and ID_PATTERN.match(item["id"]) is not None
             and _is_count(item["hints"])
             and isinstance(item["ticked"], list)
             and all(_is_count(i) for i in item["ticked"])
@@ -156,7 +156,7 @@ def start_session(question_ids: Iterable[str], now: datetime) -> dict[str, Any]:
     now = _utc(now)
     ids: list[str] = []
     for qid in question_ids:
-        if not isinstance(qid, str) or _ID_RE.match(qid) is None or len(qid) > 100:
+        if not isinstance(qid, str) or ID_PATTERN.match(qid) is None or len(qid) > 100:
             raise SessionError(f"{str(qid)[:40]!r} is not a valid question id.")
         if qid not in ids:
             ids.append(qid)

@@ -23,9 +23,10 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kit.demos.errors import DemoInputError
+from kit.demos.spec import DemoSpec
 from kit.quiz.record import (
     DIFFICULTIES,
     ID_PATTERN,
@@ -42,6 +43,7 @@ from kit.quiz.record import (
     Problem,
     Question,
 )
+from kit.quiz.render import new_markdown
 
 PathLike = str | os.PathLike
 """A path as a string or ``Path``."""
@@ -68,8 +70,7 @@ Demos = Mapping[str, Any]
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
     """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
-    md = MarkdownIt("js-default").use(front_matter_plugin)
-    return md.use(dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True)
+    return new_markdown().use(front_matter_plugin)
 
 
 @lru_cache(maxsize=1)
@@ -169,6 +170,15 @@ class _FileParser:
     def demo_args(self) -> dict[str, frozenset[str]]:
         """Demo id -> argument names (the registry is imported only when a file names a demo)."""
         return _registry_arguments() if self.demos is None else _demo_arguments(self.demos)
+
+    def spec(self, demo: str) -> DemoSpec | None:
+        """The demo's typed contract, when the demos given are specs (tests may pass names)."""
+        if self.demos is None:
+            from kit.demos.registry import get_demo
+
+            return get_demo(demo)
+        found = self.demos.get(demo)
+        return found if isinstance(found, DemoSpec) else None
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
@@ -359,7 +369,8 @@ class _FileParser:
             for k, _ in getattr(node, "value", [])
         }
         takes = known[demo]
-        for name in args:
+        spec = self.spec(demo)
+        for name, value in args.items():
             if str(name) not in takes:
                 listed = ", ".join(sorted(takes)) if takes else "none"
                 self.problem(
@@ -367,6 +378,11 @@ class _FileParser:
                     f"demo {demo!r} takes no argument {_short(name)}{_did_you_mean(name, takes)}; "
                     f"its arguments: {listed}",
                 )
+            elif spec is not None:  # the preset must run: the demo contract's own check
+                try:
+                    spec.coerce({str(name): value}, preset=True)
+                except DemoInputError as err:
+                    self.problem(arg_lines.get(str(name), line), f"demo_args: {err}")
 
     # --- sections ---
 

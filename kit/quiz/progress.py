@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from kit.quiz.record import ID_PATTERN
 from kit.quiz.schedule import RATINGS, due_at, format_interval, parse_rating, review, to_utc
 
 FORMAT = "latent-lab-quiz-progress"
@@ -54,7 +55,6 @@ MAX_IMPORT_CHARS = 4_000_000
 MAX_ID_CHARS = 100
 MAX_TOPIC_CHARS = 100
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _CARD_KEYS = frozenset(
     {"card_id", "state", "step", "stability", "difficulty", "due", "last_review"}
@@ -321,7 +321,7 @@ def _check_shape(progress: Any) -> None:
 
 
 def _valid_id(value: str) -> bool:
-    return len(value) <= MAX_ID_CHARS and _ID_RE.match(value) is not None
+    return len(value) <= MAX_ID_CHARS and ID_PATTERN.match(value) is not None
 
 
 def _valid_topic(value: str) -> bool:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")  # \Z: "$" would let a final newline through
 """What an ``id`` looks like: lower-case letters, digits and hyphens, not starting with '-'."""
 
 DIFFICULTIES = ("warm-up", "core", "deep")

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kit.demos.registry import all_demos
+from kit.demos.errors import DemoInputError
+from kit.demos.registry import get_demo
 from kit.quiz.coverage import CoverageItem, coverage
 from kit.quiz.progress import due_ids, next_due
 from kit.quiz.record import DIFFICULTIES, Question
@@ -25,8 +26,6 @@ from kit.quiz.render import render_markdown
 
 if TYPE_CHECKING:  # matplotlib loads lazily, with the first plot
     from matplotlib.figure import Figure
-
-RATINGS = ("again", "hard", "good", "easy")
 
 
 def filter_questions(
@@ -158,7 +157,7 @@ class DemoPreview:
     tab: str
     """Id of the app tab the demo belongs to."""
     args: dict[str, Any]
-    """The full arguments it ran with (defaults overridden by the question's ``demo_args``)."""
+    """The full arguments it ran with: the question's ``demo_args`` coerced, defaults for the rest."""
     outputs: dict[str, Any]
     """The demo's named outputs, unchanged (the tab shows these)."""
     images: list[tuple[np.ndarray, str]] = field(default_factory=list)
@@ -175,8 +174,11 @@ def _is_figure(value) -> bool:
 
 def run_demo(q: Question) -> DemoPreview:
     """Run ``q.demo`` with ``q.demo_args`` (raises the demo's own ``DemoInputError``)."""
-    spec = all_demos()[q.demo]
-    outputs = spec.run(**q.demo_args)
+    spec = get_demo(q.demo)
+    if spec is None:
+        raise DemoInputError(f"the question links an unknown demo, {q.demo!r}")
+    args = spec.coerce(q.demo_args, preset=True)
+    outputs = spec.fn(**args)
     images, figure, texts = [], None, []
     for name, value in outputs.items():
         if isinstance(value, np.ndarray) and value.ndim in (2, 3) and value.shape[0] > 1:
@@ -188,7 +190,7 @@ def run_demo(q: Question) -> DemoPreview:
     return DemoPreview(
         demo_id=q.demo,
         tab=spec.tab,
-        args={**spec.defaults, **q.demo_args},
+        args=args,
         outputs=outputs,
         images=images,
         figure=figure,

@@ -19,10 +19,9 @@ from collections.abc import Callable
 import gradio as gr
 
 from kit.demos.common import DemoInputError, as_int
+from kit.demos.registry import get_demo
 from kit.demos.train_live import (
     DEFAULT_STEPS,
-    MAX_BETA,
-    MAX_LATENT,
     MAX_STEPS,
     MAX_STREAM_SECONDS,
     SLOT,
@@ -39,7 +38,8 @@ from kit.demos.train_live import (
     validate,
 )
 from kit.ui.errors import user_errors
-from kit.ui.widgets import LATEX, output_image
+from kit.ui.links import DemoLink, anchor_id
+from kit.ui.widgets import LATEX, output_image, param_input
 
 log = logging.getLogger("latent_lab")
 
@@ -175,26 +175,21 @@ def beta_interactive(kind):
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+KIND_LABELS = {"ae": "Autoencoder (MSE)", "vae": "VAE", "cvae": "Conditional VAE"}
+
+
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    spec = get_demo("train_live.run")
     gr.Markdown(INTRO, latex_delimiters=LATEX)
-    with gr.Row():
+    with gr.Row(elem_id=anchor_id(spec.id)):
         with gr.Column(scale=1, min_width=280):
-            kind = gr.Radio(
-                [("Autoencoder (MSE)", "ae"), ("VAE", "vae"), ("Conditional VAE", "cvae")],
-                value="vae",
-                label="Model",
-            )
-            beta = gr.Slider(
-                0, MAX_BETA, value=1.0, step=0.5, label="β (weight on KL; VAE kinds only)"
-            )
-            latent_dim = gr.Slider(1, MAX_LATENT, value=2, step=1, label="Latent size d")
-            steps = gr.Slider(
-                1,
-                MAX_STEPS,
-                value=DEFAULT_STEPS,
-                step=1,
-                label="Steps (batches of 128; 157 make one pass over the 20,000 digits)",
-            )
+            p = spec.param("kind")
+            inputs = {
+                "kind": gr.Radio(
+                    [(KIND_LABELS[k], k) for k in p.choices], value=p.default, label=p.label
+                ),
+                **{name: param_input(spec.param(name)) for name in ("beta", "latent_dim", "steps")},
+            }
             train_btn = gr.Button("Train", variant="primary")
             with gr.Row():
                 pause_btn = gr.Button("Pause", size="sm")
@@ -256,7 +251,7 @@ def build(demo: gr.Blocks) -> None:
         for update in train_stream(kind, beta, latent_dim, steps, request=request):
             yield to_components(update)
 
-    train_live.input_names = ["kind", "beta", "latent_dim", "steps"]  # read by kit.ui.links
+    train_live.__doc__ = spec.api_description()  # Gradio's API page reads it
 
     def continue_live(run, request: gr.Request = None):
         for update in continue_stream(run, request=request):
@@ -265,7 +260,8 @@ def build(demo: gr.Blocks) -> None:
     def step_live(kind, beta, latent_dim, steps, run):
         return to_components(step_once(kind, beta, latent_dim, steps, run))
 
-    settings = [kind, beta, latent_dim, steps]
+    kind, beta, steps = inputs["kind"], inputs["beta"], inputs["steps"]
+    settings = [inputs[p.name] for p in spec.params]  # kind, beta, latent_dim, steps
     private = {"api_visibility": "private"}
     quick = {"queue": False, "show_progress": "hidden", **private}  # unqueued, no spinner
     train_btn.click(waiting_status, [steps, run_state], status, **quick)
@@ -283,3 +279,4 @@ def build(demo: gr.Blocks) -> None:
     for event in (train_event, continue_event, step_event):
         event.success(record_run, [run_state, runs], [runs, runs_md], **private)
     kind.change(beta_interactive, kind, beta, **quick)
+    return [DemoLink(spec, inputs, {}, anchor_id(spec.id), button=train_btn, on_open=False)]
