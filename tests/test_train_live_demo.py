@@ -1,6 +1,7 @@
 """Train live without a browser: the bundled subset, streaming, Pause / Step / Continue, the
 server's training slot, the chart and the error sentences (short runs, one torch thread)."""
 
+import copy
 import time
 from itertools import pairwise
 from pathlib import Path
@@ -75,23 +76,54 @@ def test_a_run_never_touches_the_network_or_the_disk_for_data(monkeypatch):
 # ---- the objective, against formulas written out here -------------------------------------
 
 
-def test_batch_loss_is_bce_plus_beta_kl_and_mse_for_the_autoencoder():
-    x = bundled_test_set().as_float(slice(0, 16))
-    y = bundled_test_set().labels[:16]
-    run = _run("vae", beta=3.0)
-    out = tl.batch_loss(run.model, x, y, torch.Generator().manual_seed(1), 3.0)
-    with torch.no_grad():
-        model_out = run.model(x, generator=torch.Generator().manual_seed(1))
-    bce = F.binary_cross_entropy_with_logits(model_out.logits, x, reduction="none")
-    recon = bce.flatten(1).sum(1).mean()  # nats per image
-    mu, logvar = model_out.posterior.mu, model_out.posterior.logvar
-    kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()  # closed-form Gaussian KL
-    assert out.parts["recon"] == pytest.approx(float(recon), rel=1e-5)
-    assert out.parts["kl"] == pytest.approx(float(kl), rel=1e-5)
-    assert out.loss.item() == pytest.approx(float(recon + 3.0 * kl), rel=1e-5)
-    ae = _run("ae")
-    mse = ((ae.model(x).recon.detach() - x) ** 2).mean()
-    assert tl.batch_loss(ae.model, x, y, None, 1.0).parts["mse"] == pytest.approx(float(mse))
+def _reference_step(run: tl.LiveRun, objective) -> tuple[dict, list[torch.Tensor]]:
+    """One Adam step written out here: the batch and noise the run will use, ``objective``."""
+    gen = torch.Generator().set_state(run.generator.get_state())
+    idx = torch.randperm(len(run.train), generator=gen)[: tl.BATCH_SIZE]
+    x, y = run.train.as_float(idx), run.train.labels[idx]
+    model = copy.deepcopy(run.model)
+    opt = torch.optim.Adam(model.parameters(), lr=tl.LEARNING_RATE[run.settings.kind])
+    loss, parts = objective(model, x, y, gen)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return parts, [p.detach() for p in model.parameters()]
+
+
+def _vae_objective(beta):
+    def objective(model, x, y, gen):
+        out = model(x, generator=gen)
+        bce = F.binary_cross_entropy_with_logits(out.logits, x, reduction="none")
+        recon = bce.flatten(1).sum(1).mean()  # nats per image
+        mu, logvar = out.posterior.mu, out.posterior.logvar
+        kl = (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()  # closed-form KL
+        return recon + beta * kl, {"recon": recon.item(), "kl": kl.item()}
+
+    return objective
+
+
+def _ae_objective(model, x, y, gen):
+    mse = ((model(x).recon - x) ** 2).mean()  # per pixel
+    return mse, {"mse": mse.item()}
+
+
+@pytest.mark.parametrize(
+    ("kind", "beta", "objective"),
+    [
+        ("vae", 3.0, _vae_objective(3.0)),
+        ("vae", 0.0, _vae_objective(0.0)),
+        ("ae", 1.0, _ae_objective),
+    ],
+)
+def test_a_step_minimises_bce_plus_beta_kl_or_the_autoencoders_mse(kind, beta, objective):
+    run = _run(kind, beta=beta)
+    parts, weights = _reference_step(run, objective)
+    logged = run.train_step()
+    assert logged.keys() == parts.keys()
+    for name, value in parts.items():
+        assert logged[name] == pytest.approx(value, rel=1e-5)
+    for mine, ref in zip(run.model.parameters(), weights, strict=True):
+        torch.testing.assert_close(mine.detach(), ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae", "cvae"])

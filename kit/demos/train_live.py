@@ -116,7 +116,7 @@ def probe(model, x: torch.Tensor, y: torch.Tensor, beta: float) -> Probe:
     generator = torch.Generator().manual_seed(SEED)  # the same noise at every probe
     terms = model.loss(x, y, generator=generator, kl_weight=beta)
     # (N, 1, 28, 28) -> (N, d): the posterior mean the loss already computed, or the AE's code
-    codes = terms.posterior.mu if terms.posterior is not None else model.embed(x, y)
+    codes = terms.posterior.mu if terms.posterior is not None else model.embed(x)
     model.train(was_training)
     return Probe(codes=codes.numpy(), losses=terms.means())
 
