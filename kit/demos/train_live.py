@@ -10,7 +10,7 @@ with Adam on batches of 128 from the 20,000 bundled MNIST training digits
 on a cosine from its peak to zero over the run's steps: lr_t = lr_0 * (1 + cos(pi t / T)) / 2.
 
 A run is a ``LiveRun``: the model, its optimiser and its loss history, owned by one visitor (the
-UI keeps it in ``gr.State``). ``stream`` trains it in chunks of ``UPDATE_SECONDS`` and yields a
+UI keeps it in ``gr.State``). ``stream`` trains it in chunks and yields, every ``UPDATE_SECONDS``, a
 named update after each (the loss curves, the latent map of a 2-d run and the reconstructions
 of ten held-out digits, all drawn into one numpy image in ~40 ms). A watched run is paced to at
 most ``STEPS_PER_SECOND`` steps/s, so the default run streams for ~13 s and leaves the rest of
@@ -52,7 +52,8 @@ BATCH_SIZE = 128
 LEARNING_RATE = {"ae": 3e-3, "vae": 1e-3, "cvae": 1e-3}  # peak Adam rates, as in kit.recipes
 SEED = 0
 STEPS_PER_SECOND = 60.0  # pace of a watched run: slow enough to follow, ~half a core
-UPDATE_SECONDS = 0.25  # training time between two updates of the picture (~3 updates/s)
+UPDATE_SECONDS = 0.33  # aimed-for time between two updates (~3/s): training gets what drawing
+MIN_CHUNK_SECONDS = 0.05  # and sending the last one left, but never less than this
 MAX_STREAM_SECONDS = 60.0  # one stream pauses itself after this long (Continue resumes it)
 SHOW_CLASSES = tuple(range(10))  # the display digits: the first test digit of each class
 PROBE_SIZE = 1000  # held-out digits encoded at every update: the latent map, the test curve
@@ -547,9 +548,10 @@ def stream(
     max_seconds: float = MAX_STREAM_SECONDS,
     on_update: Callable[[LiveRun, float], None] | None = None,
 ) -> Iterator[dict]:
-    """Train ``run`` and yield a named update (``snapshot``) after every ``update_seconds``.
+    """Train ``run`` and yield a named update (``snapshot``) every ``update_seconds``.
 
-    At most ``pace`` steps per second (None: as fast as the CPU goes). Ends when the run is
+    Each chunk of training lasts ``update_seconds`` less what the previous update took to draw
+    and send (at least ``MIN_CHUNK_SECONDS``), so a busy CPU slows training, not updates. At most ``pace`` steps per second (None: as fast as the CPU goes). Ends when the run is
     finished, when ``run.pause`` is set (cleared here at the start), or after ``max_seconds``,
     with a last update saying which. ``on_update(run, seconds_left)`` is told the expected
     remaining time after each update (the server's ``TrainingSlot`` uses it).
@@ -564,11 +566,14 @@ def stream(
     start = time.monotonic()
     first_step = run.steps_done
     first_update = None
+    overhead = 0.0  # seconds from the end of a chunk to the start of the next one
     try:
         state = "training"
         while state == "training" and not run.finished:
             with run.lock:  # a Step arriving now waits, then refuses (the run is streaming)
-                state = _train_chunk(run, start, first_step, pace, update_seconds, max_seconds)
+                chunk = max(MIN_CHUNK_SECONDS, update_seconds - overhead)
+                state = _train_chunk(run, start, first_step, pace, chunk, max_seconds)
+                chunk_end = time.monotonic()
                 run.finish() if run.finished else run.observe()
                 update = snapshot(run, state, full=False)
                 run.last_update = time.monotonic()
@@ -577,6 +582,7 @@ def stream(
             if on_update is not None:
                 on_update(run, _seconds_left(run, first_update, pace, start + max_seconds))
             yield update
+            overhead = time.monotonic() - chunk_end  # probing, drawing, and the caller's sending
     finally:
         with run.lock:
             run.streaming = False
