@@ -12,7 +12,7 @@ from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos
 from kit.evaluate import ACTIVE_UNIT_THRESHOLD
 from kit.models import BETA_MODELS, MODELS_DIR
-from kit.ui import beta_tab
+from kit.ui import build_single_tab
 from kit.ui.errors import named_outputs, user_errors
 
 
@@ -186,8 +186,7 @@ def test_demos_are_registered_and_run_with_defaults():
 
 
 def test_tab_builds_and_exposes_the_api_names():
-    with gr.Blocks() as demo:
-        beta_tab.build(demo)
+    demo, _ = build_single_tab("beta")
     deps = demo.config["dependencies"]
     public = {d["api_name"] for d in deps if d.get("api_visibility") == "public"}
     assert public == {

@@ -85,7 +85,7 @@ def test_demos_are_registered_with_stable_ids():
     } <= set(demos)
     out = demos["reconstruction.test_digit"].run(index=3)
     assert out["summary"].startswith("**Input:** test digit labelled")
-    with pytest.raises(ValueError, match="no argument"):
+    with pytest.raises(ValueError, match="no parameter"):
         demos["reconstruction.test_digit"].run(colour="red")
 
 

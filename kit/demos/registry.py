@@ -193,7 +193,14 @@ DEMOS: tuple[DemoSpec, ...] = (
         api_name="reconstruct_drawing",
         fn=reconstruction.show_drawing,
         params=(
-            Param("sketch", "image", None, "Your drawing", "A sketchpad value or an image array."),
+            Param(
+                "sketch",
+                "image",
+                None,
+                "Your drawing",
+                "A sketchpad value or an image array.",
+                optional=True,
+            ),
             NOISE,
         ),
         summary="Your own drawing, preprocessed like MNIST, reconstructed by every model.",
@@ -205,7 +212,7 @@ DEMOS: tuple[DemoSpec, ...] = (
         api_name="reconstruct_upload",
         fn=reconstruction.show_upload,
         params=(
-            Param("path", "file", None, "Your image", "An image file of one digit."),
+            Param("path", "file", None, "Your image", "An image file of one digit.", optional=True),
             NOISE,
         ),
         summary="An uploaded image file (checked, then preprocessed like MNIST), reconstructed by every model.",

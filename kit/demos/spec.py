@@ -76,6 +76,14 @@ class Param:
         """Whether a question file or a deep link may set this parameter."""
         return self.kind in PRESETTABLE_KINDS
 
+    def widget_value(self, value: Any) -> Any:
+        """``value`` as this parameter's widget holds it: a number chosen from a menu is shown
+        as its text (the menu's choices are text, so "7" from a page and 7 from a preset are
+        both accepted and both mean 7)."""
+        if self.kind in ("int", "float") and self.choices and value is not None:
+            return str(value)
+        return value
+
     def _fmt(self, x: float) -> str:
         return str(int(x)) if self.kind == "int" or float(x).is_integer() else f"{x:g}"
 

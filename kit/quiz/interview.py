@@ -61,6 +61,8 @@ class QuestionLike(Protocol):
     topic: str
     hints: list[str]
     key_points: list[str]
+    key_point_levels: list[str]
+    time_box: int
 
 
 # --------------------------------------------------------------------------- helpers
@@ -330,7 +332,8 @@ def summary_markdown(
     """The session written up as markdown, to show, copy or download.
 
     Date and duration, then per question: title, topic, time spent, rubric points ticked (x/y,
-    each point marked ✅ or ⬜), hints used and the notes. For a running session pass `now` to
+    and how many of the [must] points), hints used, the time box (marked "(over)" when the time
+    spent passed it), each point with its level marked ✅ or ⬜, and the notes. For a running session pass `now` to
     count the time up to now; without it only the time already booked is counted.
     """
     _check(session)
@@ -369,13 +372,25 @@ def summary_markdown(
         points_total += len(points)
         hints_total += item["hints"]
         running = not finished and index == session["current"]
+        levels = list(question.key_point_levels) or [""] * len(points)
+        musts = [i for i, level in enumerate(levels) if level == "must"]
+        must_part = f" · must-haves {len(set(musts) & set(ticked))}/{len(musts)}" if musts else ""
+        over = seconds[index] > 60 * question.time_box > 0
         sections += [
             f"*{escape_markdown(question.topic)}* · time {format_duration(seconds[index])}"
             f"{' (in progress)' if running else ''} · rubric {len(ticked)}/{len(points)}"
-            f" · hints {item['hints']} of {len(question.hints)}",
+            f"{must_part} · hints {item['hints']} of {len(question.hints)}"
+            + (
+                f" · time box {question.time_box} min{' (over)' if over else ''}"
+                if question.time_box
+                else ""
+            ),
             "",
         ]
-        sections += [f"- {'✅' if i in ticked else '⬜'} {point}" for i, point in enumerate(points)]
+        sections += [
+            f"- {'✅' if i in ticked else '⬜'} {f'**[{levels[i]}]** ' if levels[i] else ''}{point}"
+            for i, point in enumerate(points)
+        ]
         sections.append("")
         if item["notes"].strip():
             sections += ["**Notes**", "", *_quote(item["notes"]), ""]

@@ -42,6 +42,11 @@ TABS = (
 
 def build_app() -> gr.Blocks:
     """The whole app as a ``gr.Blocks``; models load lazily on the first request."""
+    return build_app_and_links()[0]
+
+
+def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
+    """The app and every demo's link (where its widgets, outputs and section are), by id."""
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
@@ -59,7 +64,18 @@ def build_app() -> gr.Blocks:
         _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
-    return demo
+    return demo, links
+
+
+def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
+    """One demo tab alone, with its first-opening events (tests and tab development)."""
+    label, build = next((label, b) for i, label, b in TABS if i == tab_id)
+    with gr.Blocks() as demo:
+        with gr.Tabs():
+            with gr.Tab(label, id=tab_id) as tab:
+                links = build(demo)
+        navigate.wire_tab_opening(tab, links)
+    return demo, links
 
 
 def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz) -> None:

@@ -61,6 +61,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
             with gr.Column(scale=1, min_width=280):
                 z1 = param_input(sliders_spec.param("z1"))
                 z2 = param_input(sliders_spec.param("z2"))
+                copy_link_button(
+                    sliders_spec, {"digit": sample_inputs["digit"], "z1": z1, "z2": z2}
+                )
             with gr.Column(scale=1, min_width=240):
                 digit_image = output_image("Your digit at (z₁, z₂)", height=224)
     digit, seed, temperature = (sample_inputs[k] for k in ("digit", "seed", "temperature"))

@@ -43,6 +43,10 @@ class DemoLink:
     on_open: bool = True
     """Whether its outputs are computed the first time its tab is opened."""
 
+    def __post_init__(self) -> None:
+        if self.button is not None and not self.button.elem_id:
+            self.button.elem_id = f"{self.anchor}-go"  # stable, for tests and page scripts
+
     @property
     def id(self) -> str:
         """The demo id."""
@@ -51,7 +55,11 @@ class DemoLink:
     def apply(self, values: dict[str, Any], outputs: dict[str, Any]) -> dict:
         """Gradio updates that put ``values`` into the widgets, ``outputs`` into the output
         components, and open the demo's section."""
-        out: dict = {self.inputs[k]: v for k, v in values.items() if k in self.inputs}
+        out: dict = {
+            self.inputs[k]: self.spec.param(k).widget_value(v)
+            for k, v in values.items()
+            if k in self.inputs
+        }
         out.update({self.outputs[k]: v for k, v in outputs.items() if k in self.outputs})
         if self.section is not None:
             out[self.section] = gr.Accordion(open=True)

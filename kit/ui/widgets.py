@@ -34,44 +34,26 @@ def api_numbers() -> gr.JSON:
         return gr.JSON(show_label=False)
 
 
-# Gradio "template" components (the mechanism behind gr.ClearButton): the same widget in the
-# page, plus the parameter's help and range in the API schema, which view_api() prints.
-
-
-class _SpecSlider(gr.Slider):
-    is_template = True
-    api_help = ""
-
-    def api_info_as_input(self) -> dict:
-        return {**super().api_info_as_input(), "additional_description": self.api_help}
-
-
-class _SpecNumber(gr.Number):
-    is_template = True
-    api_help = ""
-
-    def api_info_as_input(self) -> dict:
-        return {**super().api_info_as_input(), "additional_description": self.api_help}
-
-
-class _SpecDropdown(gr.Dropdown):
-    is_template = True
-    api_help = ""
-
-    def api_info_as_input(self) -> dict:
-        return {**super().api_info_as_input(), "additional_description": self.api_help}
-
-
-class _SpecRadio(gr.Radio):
-    is_template = True
-    api_help = ""
-
-    def api_info_as_input(self) -> dict:
-        return {**super().api_info_as_input(), "additional_description": self.api_help}
-
-
 def _with_help(widget, p: Param):
-    widget.api_help = f"{p.label}: {p.accepts()}. {p.help}".strip()
+    """``widget`` whose API schema carries the parameter's label, range and help, which
+    ``view_api()`` prints next to the parameter (Gradio reads ``api_info_as_input``)."""
+    plain = widget.api_info_as_input
+    text = f"{p.label}: {p.accepts()}. {p.help}".strip()
+    widget.api_info_as_input = lambda: {**plain(), "additional_description": text}
+    return widget
+
+
+def _number_menu(widget):
+    """A menu of numbers: its choices are text, and a client may send 7 or "7" (both mean 7;
+    the spec turns the text back into a number)."""
+    plain = widget.preprocess
+
+    def preprocess(payload):
+        if isinstance(payload, (int, float)) and not isinstance(payload, bool):
+            payload = str(int(payload)) if float(payload).is_integer() else str(payload)
+        return plain(payload)
+
+    widget.preprocess = preprocess
     return widget
 
 
@@ -84,24 +66,25 @@ def param_input(p: Param, **overrides) -> gr.components.Component:
     """
     common = {"label": p.label, "info": p.help or None, "value": p.default}
     if p.kind in ("int", "float") and p.choices:
-        choices = [(str(c), c) for c in p.choices]
-        return _with_help(_SpecDropdown(choices, **{**common, **overrides}), p)
+        common["value"] = p.widget_value(p.default)
+        choices = [str(c) for c in p.choices]  # text; the spec turns "7" back into 7
+        return _with_help(_number_menu(gr.Dropdown(choices, **{**common, **overrides})), p)
     if p.kind in ("int", "float"):
         step = p.step if p.step is not None else (1 if p.kind == "int" else None)
         bounded = p.minimum is not None and p.maximum is not None
         if bounded and p.control != "number":
-            widget = _SpecSlider(p.minimum, p.maximum, step=step, **{**common, **overrides})
+            widget = gr.Slider(p.minimum, p.maximum, step=step, **{**common, **overrides})
         else:
-            widget = _SpecNumber(
+            widget = gr.Number(
                 minimum=p.minimum,
                 maximum=p.maximum,
                 step=step,
-                precision=0 if p.kind == "int" else None,
+                precision=None,  # whole numbers are checked by the spec: 3.5 is refused, not rounded
                 **{**common, **overrides},
             )
         return _with_help(widget, p)
     if p.kind == "choice":
-        cls = _SpecRadio if p.control == "radio" else _SpecDropdown
+        cls = gr.Radio if p.control == "radio" else gr.Dropdown
         return _with_help(cls(list(p.choices), **{**common, **overrides}), p)
     if p.kind == "bool":
         return gr.Checkbox(**{**common, **overrides})
