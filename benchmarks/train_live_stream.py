@@ -1,6 +1,8 @@
 """Train live as a visitor sees it: how often the chart updates during a default run, in Chromium.
 
-    python benchmarks/train_live_stream.py [--screenshot out.png] [--second-visitor]
+    python -m benchmarks.train_live_stream [--screenshot out.png] [--second-visitor]
+
+(from the repository root, so that ``tests.server`` and the browser fixtures' settings import).
 
 Starts its own ``python app.py`` on a free loopback port, opens the Train live tab in headless
 Chromium, presses Train with the default settings and records (with a MutationObserver on the
@@ -13,17 +15,13 @@ presses Train while the first run streams and the script prints what it was told
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from itertools import pairwise
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from tests.browser.conftest import CHROMIUM, FLAGS  # noqa: E402
-from tests.browser.test_train_live_browser import STATUS, WATCH_CHART  # noqa: E402
-from tests.server import running_app  # noqa: E402
+from tests.browser.conftest import CHROMIUM, FLAGS
+from tests.browser.test_train_live_browser import STATUS, WATCH_CHART
+from tests.server import running_app
 
 
 def _open_tab(browser, url: str):

@@ -183,13 +183,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     with gr.Row(elem_id=anchor_id(spec.id)):
         with gr.Column(scale=1, min_width=280):
-            p = spec.param("kind")
-            inputs = {
-                "kind": gr.Radio(
-                    [(KIND_LABELS[k], k) for k in p.choices], value=p.default, label=p.label
-                ),
-                **{name: param_input(spec.param(name)) for name in ("beta", "latent_dim", "steps")},
-            }
+            inputs = {p.name: param_input(p) for p in spec.params}
+            # the radio shows words for the kinds; its values (and the API's) stay ae/vae/cvae
+            inputs["kind"].choices = [(KIND_LABELS[k], k) for k in spec.param("kind").choices]
             train_btn = gr.Button("Train", variant="primary")
             with gr.Row():
                 pause_btn = gr.Button("Pause", size="sm")
