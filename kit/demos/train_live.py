@@ -176,7 +176,7 @@ class LiveRun:
     codes: np.ndarray | None = None
     """The latest probe codes (PROBE_SIZE, d)."""
     train_seconds: float = 0.0
-    """Wall time spent training (pauses excluded)."""
+    """Wall time the run has streamed or stepped, drawing included (pauses excluded)."""
     metrics: dict | None = None
     """Test-set metrics (``kit.evaluate``, 10,000 digits) once finished."""
     recorded: bool = False
@@ -564,7 +564,7 @@ def stream(
         run.streaming, run.last_update = True, time.monotonic()
         run.pause.clear()
     start = time.monotonic()
-    first_step = run.steps_done
+    first_step, seconds_before = run.steps_done, run.train_seconds
     first_update = None
     overhead = 0.0  # seconds from the end of a chunk to the start of the next one
     try:
@@ -574,6 +574,7 @@ def stream(
                 chunk = max(MIN_CHUNK_SECONDS, update_seconds - overhead)
                 state = _train_chunk(run, start, first_step, pace, chunk, max_seconds)
                 chunk_end = time.monotonic()
+                run.train_seconds = seconds_before + chunk_end - start  # what the visitor watched
                 run.finish() if run.finished else run.observe()
                 update = snapshot(run, state, full=False)
                 run.last_update = time.monotonic()
@@ -596,12 +597,10 @@ def _train_chunk(run: LiveRun, start: float, first: int, pace, seconds: float, l
             return "paused"
         if time.monotonic() - start > limit:
             return "limit"
-        tick = time.monotonic()
         run.train_step()
         if pace:  # step k of this stream is due at start + k / pace
             due = start + (run.steps_done - first) / pace
             time.sleep(max(0.0, min(due, chunk_end) - time.monotonic()))
-        run.train_seconds += time.monotonic() - tick
     return "paused" if run.pause.is_set() else "training"
 
 
