@@ -108,10 +108,10 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         recon_spec, {"index": index}, recon_outputs, anchor_id(recon_spec.id), button=show_btn
     )
     random_outputs = {**recon_outputs, "index": index}
-    random_fn, random_outs = demo_handler(random_spec, random_outputs)
+    random_fn, random_outs = demo_handler(random_spec, random_outputs, {"seed": None})
     random_btn.click(
         random_fn,
-        [digit_class, gr.State(None)],
+        [digit_class],  # the seed stays empty: a fresh random pick every click
         random_outs,
         api_name=random_spec.api_name,
         **QUIET,
