@@ -1,8 +1,6 @@
 """Train live as a visitor sees it: how often the chart updates during a default run, in Chromium.
 
-    python -m benchmarks.train_live_stream [--screenshot out.png] [--second-visitor]
-
-(from the repository root, so that ``tests.server`` and the browser fixtures' settings import).
+    python benchmarks/train_live_stream.py [--screenshot out.png] [--second-visitor]
 
 Starts its own ``python app.py`` on a free loopback port, opens the Train live tab in headless
 Chromium, presses Train with the default settings and records (with a MutationObserver on the
@@ -19,9 +17,17 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from tests.browser.conftest import CHROMIUM, FLAGS
-from tests.browser.test_train_live_browser import STATUS, WATCH_CHART
-from tests.server import running_app
+from kit.testing.server import running_app
+from kit.testing.train_live_page import STATUS, WATCH_CHART
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, as the browser tests use
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _open_tab(browser, url: str):

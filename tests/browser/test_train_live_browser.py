@@ -9,22 +9,9 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.browser
+from kit.testing.train_live_page import STATUS, WATCH_CHART
 
-STATUS = "#train-live-status [data-testid=markdown]"  # the text, not the queue tracker
-WATCH_CHART = """
-() => {
-  window.chartTimes = [];
-  const root = document.querySelector('#train-live-chart');
-  let last = null;
-  const note = () => {
-    const img = root.querySelector('img');
-    const src = img ? img.getAttribute('src') : null;
-    if (src && src !== last) { last = src; window.chartTimes.push(performance.now()); }
-  };
-  new MutationObserver(note).observe(root, {subtree: true, childList: true, attributes: true});
-}
-"""
+pytestmark = pytest.mark.browser
 
 
 def _status(page) -> str:
