@@ -56,12 +56,13 @@ from kit.ui.edge import (
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
+DRILL_CONCURRENCY_ID = "drills"  # set by the Code drills tab; its grader runs one at a time
 # Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API): 64 model
 # events (kit.ui.edge.MODEL_QUEUE_MAX) plus 4 training runs (TRAIN_QUEUE_MAX), each group held to
 # its own share by the edge. The wait it allows is 64 / throughput; measured on two shared cores
 # (benchmarks/load_test.py --vary): 4-8 requests/s over every model endpoint with random inputs,
-# so up to ~8-16 s. Not lower: one page visit queues its 14 load events at once, so 64 admits
-# ~4 visitors arriving together. 100 API clients get
+# so up to ~8-16 s. A page visit queues one load event (kit.ui.navigate), so a burst of
+# visitors fits. 100 API clients get
 # refusals and no server error; 50 (fewer than 64 waiting) never do.
 QUEUE_MAX_SIZE = MODEL_QUEUE_MAX + TRAIN_QUEUE_MAX  # kit.ui.edge keeps each group to its share
 MAX_FILE_SIZE = "5mb"  # uploads above this are refused by the server before any handler runs
@@ -80,9 +81,9 @@ DELETE_CACHE = (1800, 3600)  # (every N seconds, delete files older than M secon
 
 
 def share_model_concurrency(demo: gr.Blocks) -> None:
-    """Put every queued event except Train live into the ``"models"`` group of two."""
+    """Put every queued event except Train live and the drills into the ``"models"`` group."""
     for fn in demo.fns.values():
-        if fn.queue and fn.concurrency_id != TRAIN_CONCURRENCY_ID:
+        if fn.queue and fn.concurrency_id not in (TRAIN_CONCURRENCY_ID, DRILL_CONCURRENCY_ID):
             fn.concurrency_id = MODEL_CONCURRENCY_ID
             fn.concurrency_limit = MODEL_CONCURRENCY_LIMIT
 
