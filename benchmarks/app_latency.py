@@ -69,6 +69,7 @@ def bench_inputs(tmp: Path) -> dict[str, dict]:
     png = tmp / "digit.png"
     Image.fromarray(255 - stroke[..., 3]).save(png)  # the same "1", dark on white, as a file
     return {
+        "train_live.run": {"steps": 60},  # a short run: the default is a 13 s stream
         "reconstruction.drawing": {
             "sketch": {"background": None, "layers": [], "composite": stroke}
         },

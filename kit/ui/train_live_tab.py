@@ -3,11 +3,11 @@
 Design (Gradio 6): the visitor's run (``kit.demos.train_live.LiveRun``: model, optimiser,
 history) lives in ``gr.State``. Train and Continue are generator events in the concurrency
 group of one (``kit.ui.server.TRAIN_CONCURRENCY_ID``): each trains in chunks and yields about
-3 updates a second. Pause is an unqueued event that sets the run's pause flag (the same
+3 updates a second. Pause is a quick event (queued, outside the training group) that sets the run's pause flag (the same
 object the stream holds, since gr.State hands events the stored object itself); the stream
 stops before its next step and ends, freeing the CPU for the next visitor. Continue streams the
 same run again; Step trains one batch of a paused run (a quick event, outside the training
-group). Pressing Train or Continue also fires an unqueued event that reads the server's
+group). Pressing Train or Continue also fires a quick event that reads the server's
 ``SLOT``: when another visitor's run is streaming, the status says how long this one waits.
 """
 
@@ -259,7 +259,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     kind, beta, steps = inputs["kind"], inputs["beta"], inputs["steps"]
     settings = [inputs[p.name] for p in spec.params]  # kind, beta, latent_dim, steps
     private = {"api_visibility": "private"}
-    quick = {"queue": False, "show_progress": "hidden", **private}  # unqueued, no spinner
+    # quick events: queued like every event (an unqueued call could create sessions without
+    # limit, see SECURITY.md), in the shared model group, so they never wait for a training run
+    quick = {"show_progress": "hidden", **private}
     train_btn.click(waiting_status, [steps, run_state], status, **quick)
     train_event = train_btn.click(
         train_live, settings, outputs, api_name="train_live", **stream_options
