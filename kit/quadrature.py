@@ -151,7 +151,7 @@ def _encoder_radius(model, x: torch.Tensor, y) -> float:
 
 
 @torch.no_grad()
-def _quadrature_one_decoder(model, decode_logits, x, y, tol: float) -> Quadrature:
+def _quadrature_one_decoder(model, decode_logits, x, y, tol: float, first_split: int) -> Quadrature:
     b = x.shape[0]
     xd = x.flatten(1).double()  # (B, D)
     radius = torch.full((b,), _encoder_radius(model, x, y), dtype=torch.float64)
@@ -171,7 +171,7 @@ def _quadrature_one_decoder(model, decode_logits, x, y, tol: float) -> Quadratur
     step = torch.full((b,), math.nan, dtype=torch.float64)
     change = torch.full((b,), math.nan, dtype=torch.float64)
     active = torch.arange(b)
-    split, previous = FIRST_SPLIT, None
+    split, previous = first_split, None
     while active.numel():
         values = torch.full((b,), math.nan, dtype=torch.float64)
         for r in radius[active].unique().tolist():
@@ -192,11 +192,18 @@ def _quadrature_one_decoder(model, decode_logits, x, y, tol: float) -> Quadratur
     return Quadrature(final, by_split, step, change, radius, cells)
 
 
-def quadrature_log_px(model, x: torch.Tensor, y: torch.Tensor | None = None, tol: float = 0.01):
+def quadrature_log_px(
+    model,
+    x: torch.Tensor,
+    y: torch.Tensor | None = None,
+    tol: float = 0.01,
+    first_split: int = FIRST_SPLIT,
+) -> Quadrature:
     """log p(x) by quadrature for a VAE with a 2-D latent, with its convergence record.
 
     ``model`` needs ``decode_logits(z)`` ((N, 2) -> Bernoulli logits), or ``decode_logits(z, y)``
     for a CVAE with labels ``y``; an ``encode`` method, if any, only widens the first grid.
+    ``first_split`` sets the first fine step, COARSE_STEP / first_split (a power of two).
     """
     if isinstance(model, CVAE) != (y is not None):
         raise ValueError("pass the labels y for a CVAE, and only for a CVAE")
@@ -205,7 +212,7 @@ def quadrature_log_px(model, x: torch.Tensor, y: torch.Tensor | None = None, tol
         model.eval()
     try:
         if y is None:
-            return _quadrature_one_decoder(model, model.decode_logits, x, None, tol)
+            return _quadrature_one_decoder(model, model.decode_logits, x, None, tol, first_split)
         parts = {}
         for label in y.unique().tolist():
             rows = (y == label).nonzero().squeeze(1)
@@ -214,7 +221,10 @@ def quadrature_log_px(model, x: torch.Tensor, y: torch.Tensor | None = None, tol
             def decode(z, labels=labels):
                 return model.decode_logits(z, labels[:1].expand(z.shape[0]))
 
-            parts[label] = (rows, _quadrature_one_decoder(model, decode, x[rows], labels, tol))
+            parts[label] = (
+                rows,
+                _quadrature_one_decoder(model, decode, x[rows], labels, tol, first_split),
+            )
         return _merge(parts, x.shape[0])
     finally:
         if hasattr(model, "train"):
