@@ -163,14 +163,14 @@ def test_label_is_joined_to_encoder_and_decoder_inputs():
 
 
 @pytest.mark.claim("cvae-conditioning")
-def test_one_z_with_ten_labels_gives_ten_different_digits(nn_classifier):
+def test_one_z_with_ten_labels_gives_ten_different_digits(digit_classifier):
     z = torch.randn(100, 2, generator=torch.Generator().manual_seed(0))  # (100, 2) styles
     labels = torch.arange(10).repeat_interleave(100)  # every style with every label
     imgs = generate.decode_with_labels(z.repeat(10, 1), labels)
-    hits = int((nn_classifier(imgs) == labels).sum())
+    hits = int((digit_classifier(imgs) == labels).sum())
     assert hits / 1000 > 0.9  # measured 0.97: the label alone decides which digit appears
     row = generate.all_digits(torch.tensor([-1.13, -1.15]))
-    assert nn_classifier(row).tolist() == list(range(10))
+    assert digit_classifier(row).tolist() == list(range(10))
 
 
 # ---- cvae-z-carries-style --------------------------------------------------------------------
@@ -259,7 +259,7 @@ def test_scaling_a_gaussian_by_t_is_raising_its_density_to_one_over_t_squared():
 
 
 @pytest.mark.claim("conditional-sampling-unconditional-vae")
-def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, nn_classifier):
+def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, digit_classifier):
     x, y = images
     with torch.no_grad():
         mu = get_model("vae-2").encode(x[5000:]).mu  # held out from the classifier's references
@@ -276,8 +276,8 @@ def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, nn_classif
             generate.decode_with_labels(torch.randn(150, 2, generator=g), torch.full((150,), c))
         )
     wanted = torch.arange(10).repeat_interleave(150)
-    hit_vae = (nn_classifier(torch.cat(vae_imgs)) == wanted).float().view(10, 150).mean(1)
-    hit_cvae = (nn_classifier(torch.cat(cvae_imgs)) == wanted).float().view(10, 150).mean(1)
+    hit_vae = (digit_classifier(torch.cat(vae_imgs)) == wanted).float().view(10, 150).mean(1)
+    hit_cvae = (digit_classifier(torch.cat(cvae_imgs)) == wanted).float().view(10, 150).mean(1)
     purity_vae = {c: float(hit_vae[c]) for c in range(10)}
     purity_cvae = {c: float(hit_cvae[c]) for c in range(10)}
     assert np.mean(list(purity_vae.values())) == pytest.approx(0.63, abs=0.03)
@@ -288,11 +288,11 @@ def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, nn_classif
 
 
 @pytest.mark.claim("conditional-sampling-unconditional-vae")
-def test_the_mean_code_of_all_test_fives_decodes_to_a_two(test_digits, nn_classifier):
+def test_the_mean_code_of_all_test_fives_decodes_to_a_two(test_digits, digit_classifier):
     codes = torch.from_numpy(latent.encoded_test_set("vae-2").copy())
     centre = codes[test_digits.labels == 5].mean(0)
     assert centre.tolist() == pytest.approx([0.27, -0.47], abs=0.01)
     with torch.no_grad():
         image = get_model("vae-2").decode(centre.unsqueeze(0))
-    assert int(nn_classifier(image)[0]) == 2
+    assert int(digit_classifier(image)[0]) == 2
     assert latent.decode_point(0.27, -0.47)["numbers"]["nearest_label"] == 2

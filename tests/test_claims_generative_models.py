@@ -129,10 +129,12 @@ def test_sampling_the_pixels_adds_speckle_not_sharp_strokes(samples):
 
 @pytest.mark.claim("mode-collapse-and-coverage")
 @pytest.mark.claim("vae-vs-gan")
-def test_gan_class_mix_is_skewed_vae_mix_is_close_to_the_data(samples, nn_classifier, test_digits):
+def test_gan_class_mix_is_skewed_vae_mix_is_close_to_the_data(
+    samples, digit_classifier, test_digits
+):
     data = torch.bincount(test_digits.labels, minlength=10).float() / len(test_digits)
     freq = {
-        k: torch.bincount(nn_classifier(v), minlength=10).float() / len(v)
+        k: torch.bincount(digit_classifier(v), minlength=10).float() / len(v)
         for k, v in samples.items()
     }
     tv = {k: float(0.5 * (f - data).abs().sum()) for k, f in freq.items()}
@@ -285,7 +287,7 @@ def test_each_elbo_term_is_a_weighted_noise_prediction_error():
 
 @pytest.mark.claim("latent-diffusion-autoencoder")
 def test_ae32_compresses_24x_with_small_error_and_only_the_vae_code_has_a_fixed_scale(
-    test_digits, nn_classifier
+    test_digits, digit_classifier
 ):
     x = test_digits.as_float(slice(0, 1000))
     with torch.no_grad():
@@ -301,7 +303,9 @@ def test_ae32_compresses_24x_with_small_error_and_only_the_vae_code_has_a_fixed_
     with torch.no_grad():
         pair = torch.cat([get_model("ae-32")(x8).recon, get_model("ae-2")(x8).recon])
     assert (
-        label == 5 and nn_classifier(pair).tolist()[0] == 5 and nn_classifier(pair).tolist()[1] != 5
+        label == 5
+        and digit_classifier(pair).tolist()[0] == 5
+        and digit_classifier(pair).tolist()[1] != 5
     )
 
 
