@@ -13,9 +13,9 @@ import torch
 
 from kit.demos import elbo_gap, latent, vae_vs_gan
 from kit.demos.common import get_model, test_digit
-from kit.evaluate import exact_log_px
+from kit.evaluate import evaluate, exact_log_px
 from kit.frechet import frechet_distance
-from kit.losses import bce_reconstruction, importance_log_px
+from kit.losses import bce_reconstruction, gan_discriminator_loss, importance_log_px
 from kit.models import MODELS_DIR
 
 
@@ -54,12 +54,26 @@ def test_gan_samples_are_sharper_than_vae_samples():
 
 
 @pytest.mark.claim("vae-vs-gan")
-def test_gan_discriminator_never_reached_the_coin_flip_equilibrium():
-    gan = _metrics("gan")
+def test_gan_discriminator_never_reached_its_equilibrium(test_digits):
+    # computed from the weights, not read back from metrics.json
+    gan = evaluate(get_model("gan"), test_digits)
     assert gan["d_real"] == pytest.approx(0.62, abs=0.01)
     assert gan["d_fake"] == pytest.approx(0.20, abs=0.01)
     assert "neg_elbo" not in gan  # no likelihood to report
-    assert _metrics("vae-2")["neg_elbo"] == pytest.approx(140.06, abs=0.01)
+    assert evaluate(get_model("vae-2"), test_digits)["neg_elbo"] == pytest.approx(140.06, abs=0.01)
+    # with one-sided smoothing (real target 0.9) the best D where p_g = p_data is 0.45, not 1/2:
+    # minimise the shipped discriminator loss over one shared logit, real and fake alike
+    logit = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([logit], lr=0.5, max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        loss = gan_discriminator_loss(logit, logit, real_label=0.9)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert float(torch.sigmoid(logit)) == pytest.approx(0.45, abs=1e-4)  # 0.9 p / (p + p)
 
 
 # ---- why-vae-samples-blurry -------------------------------------------------------------------
@@ -140,14 +154,16 @@ def test_gan_class_mix_is_skewed_vae_mix_is_close_to_the_data(
         for k, v in samples.items()
     }
     tv = {k: float(0.5 * (f - data).abs().sum()) for k, f in freq.items()}
-    assert tv["gan"] > 2 * tv["vae"]
-    assert tv["vae"] < 0.1 and tv["gan"] > 0.2
-    assert int(freq["gan"].argmax()) == 1 and freq["gan"][1] > 0.25  # about 3 in 10 are 1s
+    # measured with the shipped CNN classifier (98.6% test accuracy, tests/test_classifier.py)
+    assert tv["gan"] > 3 * tv["vae"]
+    assert tv["gan"] == pytest.approx(0.22, abs=0.01) and tv["vae"] == pytest.approx(0.06, abs=0.01)
+    assert int(freq["gan"].argmax()) == 1 and float(freq["gan"][1]) == pytest.approx(
+        0.225, abs=0.01
+    )
     assert freq["gan"].min() > 0.02  # every class still appears: partial, not total, collapse
-    assert float(freq["gan"][9]) == pytest.approx(0.17, abs=0.02)
-    assert tv["gan"] == pytest.approx(0.27, abs=0.01) and tv["vae"] == pytest.approx(0.06, abs=0.01)
-    assert float(freq["vae"].min()) >= 0.07 and float(freq["vae"].max()) <= 0.14
-    assert all(float(freq["gan"][c]) < 0.06 for c in (0, 2, 6))  # half their share in the data
+    assert all(float(freq["gan"][c]) == pytest.approx(0.155, abs=0.01) for c in (8, 9))
+    assert all(float(freq["gan"][c]) < 0.04 for c in (0, 6))  # a third or less of their share
+    assert float(freq["vae"].min()) >= 0.06 and float(freq["vae"].max()) <= 0.13
 
 
 # ---- evaluating-generative-models -------------------------------------------------------------
@@ -166,7 +182,7 @@ def test_importance_sampling_lifts_the_elbo_and_the_gap_varies_by_digit(test_dig
         iwae = importance_log_px(post, vae.decode_logits, x, k=200, generator=g)
     exact = exact_log_px(vae, x).float()  # the truth, by quadrature
     assert float((iwae - elbo).mean()) > 0.1
-    assert bool((iwae < exact + 0.1).all())  # still a lower bound, up to MC noise
+    assert bool((iwae < exact + 0.25).all())  # a lower bound in expectation; one draw is noisy
     assert float((exact - iwae).max()) > 5  # and a loose one on some digits
     hard = elbo_gap.elbo_and_bounds(test_digit(218)[0], seed=0)
     easy = elbo_gap.elbo_and_bounds(test_digit(0)[0], seed=0)
