@@ -168,7 +168,7 @@ def test_one_z_with_ten_labels_gives_ten_different_digits(digit_classifier):
     labels = torch.arange(10).repeat_interleave(100)  # every style with every label
     imgs = generate.decode_with_labels(z.repeat(10, 1), labels)
     hits = int((digit_classifier(imgs) == labels).sum())
-    assert hits / 1000 > 0.9  # measured 0.97: the label alone decides which digit appears
+    assert hits / 1000 > 0.995  # 999 of 1000: the label alone decides which digit appears
     row = generate.all_digits(torch.tensor([-1.13, -1.15]))
     assert digit_classifier(row).tolist() == list(range(10))
 
@@ -262,7 +262,7 @@ def test_scaling_a_gaussian_by_t_is_raising_its_density_to_one_over_t_squared():
 def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, digit_classifier):
     x, y = images
     with torch.no_grad():
-        mu = get_model("vae-2").encode(x[5000:]).mu  # held out from the classifier's references
+        mu = get_model("vae-2").encode(x[5000:]).mu  # the second half of the test set
     y = y[5000:]
     g = torch.Generator().manual_seed(0)
     vae_imgs, cvae_imgs = [], []
@@ -280,11 +280,14 @@ def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, digit_clas
     hit_cvae = (digit_classifier(torch.cat(cvae_imgs)) == wanted).float().view(10, 150).mean(1)
     purity_vae = {c: float(hit_vae[c]) for c in range(10)}
     purity_cvae = {c: float(hit_cvae[c]) for c in range(10)}
-    assert np.mean(list(purity_vae.values())) == pytest.approx(0.63, abs=0.03)
-    assert purity_vae[5] == pytest.approx(0.23, abs=0.05)  # 5s and 8s overlap 3s and 2s
-    assert purity_vae[8] == pytest.approx(0.13, abs=0.05)
-    assert purity_vae[0] > 0.9 and purity_vae[1] > 0.9
-    assert min(purity_cvae.values()) > 0.9
+    assert np.mean(list(purity_vae.values())) == pytest.approx(0.65, abs=0.01)
+    assert purity_vae[5] == pytest.approx(0.20, abs=0.01)  # 5s and 8s overlap other classes
+    assert purity_vae[8] == pytest.approx(0.23, abs=0.01)
+    assert purity_vae[0] == pytest.approx(0.93, abs=0.01)
+    assert purity_vae[1] == pytest.approx(0.93, abs=0.01)
+    five = digit_classifier(vae_imgs[5])  # the 5s' samples are read mostly as 3s and 6s
+    assert torch.bincount(five, minlength=10).argsort(descending=True)[:3].tolist() == [3, 6, 5]
+    assert min(purity_cvae.values()) > 0.98
 
 
 @pytest.mark.claim("conditional-sampling-unconditional-vae")
