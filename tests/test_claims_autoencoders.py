@@ -266,6 +266,21 @@ def test_demo_pair_jumps_in_the_ae_and_morphs_in_the_vae(images):
     assert vae.jump == pytest.approx(2.15, abs=0.05)
     assert float(ae.step_mse.max()) == pytest.approx(0.067, abs=1e-3)
     assert float(vae.step_mse.max()) == pytest.approx(0.003, abs=5e-4)
+    # a ratio above 9 = one step longer than the end-to-end distance: the path detours
+    frames = ae.frames.reshape(10, -1).double().numpy()
+    biggest = int(np.argmax(ae.step_mse))
+    end_to_end = np.linalg.norm(frames[-1] - frames[0])
+    assert np.linalg.norm(frames[biggest + 1] - frames[biggest]) > end_to_end
+    off_segment = [  # distance of each frame from the straight segment between the end images
+        np.linalg.norm(
+            f
+            - frames[0]
+            - np.clip((f - frames[0]) @ (frames[-1] - frames[0]) / end_to_end**2, 0, 1)
+            * (frames[-1] - frames[0])
+        )
+        for f in frames
+    ]
+    assert max(off_segment) > 0.5 * end_to_end
 
 
 @pytest.mark.claim("interpolation-ae-vs-vae")
@@ -366,10 +381,10 @@ def test_ae32_reconstructs_digits_but_not_noise_or_shuffled_pixels(images):
     shuffled = x.flatten(1)[:, torch.randperm(N_PIXELS, generator=g)].view_as(x)
     ae = get_model("ae-32")
     with torch.no_grad():
-        e_digits = _mse(ae(x).recon, x)
+        e_digits = _mse(ae(images).recon, images)  # all 10k test digits, as in the model card
         e_uniform = _mse(ae(uniform).recon, uniform)
         e_shuffled = _mse(ae(shuffled).recon, shuffled)
-    assert e_digits == pytest.approx(0.0047, abs=2e-4)
+    assert e_digits == pytest.approx(0.0046, abs=5e-5)
     assert e_uniform == pytest.approx(0.27, abs=0.01)
     assert e_uniform / e_digits > 50  # "nearly 60 times worse"
     assert e_shuffled == pytest.approx(0.11, abs=0.01)

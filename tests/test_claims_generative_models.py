@@ -289,6 +289,14 @@ def test_the_fixed_encoder_ends_at_the_prior(test_digits):
     a = abar[-1]
     kl = 0.5 * (a * x0**2 + (1 - a) - torch.log(1 - a) - 1)  # KL(q(x_T|x_0) || N(0, 1)) per pixel
     assert float(kl.sum()) < 0.01  # nats, over all 784 pixels
+    # against torch's KL of the same Gaussians, and the scale dependence the answer states
+    q = torch.distributions.Normal(a.sqrt() * x0, (1 - a).sqrt())
+    ref = torch.distributions.kl_divergence(q, torch.distributions.Normal(0.0, 1.0)).sum()
+    assert float(kl.sum()) == pytest.approx(float(ref), rel=1e-6)
+    x_pm1 = 2 * x0 - 1  # the same digit in [-1, 1]
+    kl_pm1 = 0.5 * (a * x_pm1**2 + (1 - a) - torch.log(1 - a) - 1)
+    assert float(kl_pm1.sum()) > 3 * float(kl.sum())  # background pixels now cost too
+    assert float(kl_pm1.sum()) == pytest.approx(0.5 * float(a) * float((x_pm1**2).sum()), rel=0.01)
 
 
 @pytest.mark.claim("diffusion-as-hierarchical-vae")
