@@ -21,12 +21,15 @@ from kit.demos.latent import code_stats, encoded_test_set, latent_path
 from kit.demos.reconstruction import reconstruct
 from kit.losses import bce_reconstruction
 from kit.models import MODELS_DIR
+from tests.measured import measured_metrics
 
 N_PIXELS = 784
 
 
 def _metrics(name: str) -> dict:
-    return json.loads((MODELS_DIR / name / "metrics.json").read_text())
+    """The training record (recipe, config) with its test metrics recomputed from the weights."""
+    record = json.loads((MODELS_DIR / name / "metrics.json").read_text())
+    return {**record, "test": measured_metrics(name)}
 
 
 def _mse(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -24,12 +24,15 @@ from kit.evaluate import exact_log_px
 from kit.losses import bce_reconstruction, gaussian_kl, importance_log_px
 from kit.models import MODELS_DIR
 from kit.posterior import DiagonalGaussian
+from tests.measured import measured_metrics
 
 N_PIXELS = 784
 
 
 def _metrics(name: str) -> dict:
-    return json.loads((MODELS_DIR / name / "metrics.json").read_text())
+    """The training record (recipe, config) with its test metrics recomputed from the weights."""
+    record = json.loads((MODELS_DIR / name / "metrics.json").read_text())
+    return {**record, "test": measured_metrics(name)}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
