@@ -515,14 +515,16 @@ def _train_tiny_vq_vae(test_digits, straight_through: bool = True, steps: int = 
 def test_a_tiny_vq_vae_trains_through_the_straight_through_copy(test_digits):
     vq = _train_tiny_vq_vae(test_digits)
     cut = _train_tiny_vq_vae(test_digits, straight_through=False)
-    # the straight-through copy is what trains the encoder for reconstruction
-    assert vq["recon"] < cut["recon"] - 10
-    # the discrete failure mode: not every code ends up used
-    assert vq["codes_used"] < 16
+    # the straight-through copy is what trains the encoder for reconstruction: 168 vs 197 nats
+    assert vq["recon"] < cut["recon"] - 20
+    # dead codes: with the encoder cut off, its outputs barely move and most codes go unused
+    assert vq["codes_used"] == 16 and cut["codes_used"] <= 4
 
-    # uniformly random code grids decode to images further from real digits than the decodes
-    # of real digits' own codes (mean squared pixel distance to the nearest of 2000 digits)
+    # with only 4 positions, uniformly random code grids still decode to digit-like images:
+    # as close to a real digit as the decodes of real digits' own codes (mean squared pixel
+    # distance to the nearest of the 2000 digits), so the "random grids are nonsense" problem
+    # is one of large grids, where independent positions stop fitting together
     def nearest(imgs):
-        return torch.cdist(imgs, vq["x"]).min(1).values.pow(2).mean() / 784
+        return float(torch.cdist(imgs, vq["x"]).min(1).values.pow(2).mean() / 784)
 
-    assert float(nearest(vq["random"])) > 1.5 * float(nearest(vq["own"]))
+    assert nearest(vq["random"]) == pytest.approx(nearest(vq["own"]), rel=0.15)
