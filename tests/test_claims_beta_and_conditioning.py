@@ -299,3 +299,26 @@ def test_the_mean_code_of_all_test_fives_decodes_to_a_two(test_digits, digit_cla
         image = get_model("vae-2").decode(centre.unsqueeze(0))
     assert int(digit_classifier(image)[0]) == 2
     assert latent.decode_point(0.27, -0.47)["numbers"]["nearest_label"] == 2
+
+
+@pytest.mark.claim("beta-vae-disentanglement")
+def test_the_prior_is_rotation_invariant_so_only_the_diagonal_posterior_picks_axes():
+    """Rotate every code by one orthogonal R: the average KL to N(0, I) of the rotated
+    posteriors N(R mu, R S R^T) is unchanged (full-covariance KL), but the rotated posterior is
+    no longer diagonal, so a diagonal-Gaussian encoder can't represent it."""
+    g = torch.Generator().manual_seed(0)
+    d = 4
+    mu = torch.randn(64, d, generator=g, dtype=torch.float64)
+    var = torch.rand(64, d, generator=g, dtype=torch.float64) + 0.1
+    r, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    prior = torch.distributions.MultivariateNormal(
+        torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)
+    )
+    cov = torch.diag_embed(var)
+    plain = torch.distributions.MultivariateNormal(mu, cov)
+    rotated = torch.distributions.MultivariateNormal(mu @ r.T, r @ cov @ r.T)
+    kl_plain = torch.distributions.kl_divergence(plain, prior)
+    kl_rot = torch.distributions.kl_divergence(rotated, prior)
+    assert torch.allclose(kl_plain, kl_rot, atol=1e-10)  # the objective can't tell them apart
+    off_diag = (r @ cov @ r.T).triu(1).abs().amax(dim=(1, 2))
+    assert float(off_diag.min()) > 1e-3  # but the rotated posteriors are not diagonal

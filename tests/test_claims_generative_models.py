@@ -15,7 +15,12 @@ from kit.demos import elbo_gap, latent, vae_vs_gan
 from kit.demos.common import get_model, test_digit
 from kit.evaluate import evaluate, exact_log_px
 from kit.frechet import frechet_distance
-from kit.losses import bce_reconstruction, gan_discriminator_loss, importance_log_px
+from kit.losses import (
+    bce_reconstruction,
+    gan_discriminator_loss,
+    gan_generator_loss,
+    importance_log_px,
+)
 from tests.measured import measured_metrics
 
 
@@ -528,3 +533,38 @@ def test_a_tiny_vq_vae_trains_through_the_straight_through_copy(test_digits):
         return float(torch.cdist(imgs, vq["x"]).min(1).values.pow(2).mean() / 784)
 
     assert nearest(vq["random"]) == pytest.approx(nearest(vq["own"]), rel=0.15)
+
+
+@pytest.mark.claim("mode-collapse-and-coverage")
+def test_non_saturating_generator_follows_reverse_kl_minus_two_jsd():
+    """Arjovsky & Bottou (2017): with D frozen at its optimum D* = p / (p + p_g), the gradient of
+    the non-saturating loss E_{p_g}[-log D*] equals that of KL(p_g || p) - 2 JSD(p || p_g).
+    Checked by autograd on a 12-point distribution with p_g = softmax(theta)."""
+    g = torch.Generator().manual_seed(0)
+    p = torch.softmax(torch.randn(12, generator=g, dtype=torch.float64), 0)
+    theta = torch.randn(12, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def pg():
+        return torch.softmax(theta, 0)
+
+    d_star = (p / (p + pg())).detach()  # the optimal discriminator, held fixed
+    (grad_ns,) = torch.autograd.grad((pg() * -torch.log(d_star)).sum(), theta)
+
+    def kl(a, b):
+        return (a * (a / b).log()).sum()
+
+    q = pg()
+    m = 0.5 * (p + q)
+    target = kl(q, p) - 2 * (0.5 * kl(p, m) + 0.5 * kl(q, m))
+    (grad_div,) = torch.autograd.grad(target, theta)
+    assert torch.allclose(grad_ns, grad_div, atol=1e-12)
+    # and the minimax generator loss E_{p_g}[log(1 - D*)] follows 2 JSD instead
+    (grad_mm,) = torch.autograd.grad((pg() * torch.log(1 - d_star)).sum(), theta)
+    q = pg()
+    m = 0.5 * (p + q)
+    (grad_jsd,) = torch.autograd.grad(2 * (0.5 * kl(p, m) + 0.5 * kl(q, m)), theta)
+    assert torch.allclose(grad_mm, grad_jsd, atol=1e-12)
+    # the kit's generator loss (the shipped GAN's) is the non-saturating one, -log D(G(z))
+    logits = torch.randn(32, generator=g, dtype=torch.float64)
+    ns = float(gan_generator_loss(logits))
+    assert ns == pytest.approx(float(-torch.log(torch.sigmoid(logits)).mean()), rel=1e-10)
