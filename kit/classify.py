@@ -26,11 +26,14 @@ LR = 1e-3
 
 
 def accuracy(model: DigitClassifier) -> float:
+    """Fraction of the 10k bundled test digits ``model`` labels correctly."""
     test = bundled_test_set()
     return float((model.predict(test.as_float()) == test.labels).float().mean())
 
 
 def train(data_dir: str, out: Path, epochs: int = EPOCHS, seed: int = 0) -> dict:
+    """Train a fresh classifier on MNIST's 60k training digits, save it to ``out``, return its
+    metrics (the test accuracy among them)."""
     torch.manual_seed(seed)
     train_set = load_mnist(data_dir, train=True, download=False)
     model = DigitClassifier()
@@ -71,6 +74,7 @@ def train(data_dir: str, out: Path, epochs: int = EPOCHS, seed: int = 0) -> dict
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI: ``train`` or ``accuracy``; returns the exit code (1: no data, 2: bad args)."""
     parser = argparse.ArgumentParser(prog="python -m kit.classify")
     sub = parser.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train the classifier into models/classifier/")

@@ -119,6 +119,7 @@ def measure_exact(batch: int = 500, seed: int = 0) -> dict:
 
 
 def exact_table(models_dir: Path = MODELS_DIR) -> str:
+    """The card's exact-likelihood section, from ``models/vae-2/exact_log_px.json``."""
     path = models_dir / EXACT_MODEL / EXACT_FILE
     if not path.is_file():
         return "(not measured yet: python -m kit.model_card --exact)"
@@ -152,6 +153,7 @@ def _replace(text: str, start: str, end: str, body: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Refresh the card's tables (``--exact``: first remeasure vae-2); returns the exit code."""
     args = sys.argv[1:] if argv is None else argv
     card = MODELS_DIR / "README.md"
     text = card.read_text(encoding="utf-8")

@@ -43,6 +43,8 @@ class ClassifierConfig:
 
 
 class DigitClassifier(nn.Module):
+    """The two-convolution digit classifier of the module docstring."""
+
     def __init__(self, config: ClassifierConfig | None = None):
         super().__init__()
         self.config = config or ClassifierConfig()
@@ -69,6 +71,7 @@ class DigitClassifier(nn.Module):
         return torch.cat([self(x[i : i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
     def save(self, folder: Path, metrics: dict) -> None:
+        """Write config.json, model.safetensors and metrics.json into ``folder``."""
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "config.json").write_text(json.dumps(asdict(self.config), indent=2) + "\n")
         save_model(self, str(folder / "model.safetensors"))
