@@ -28,8 +28,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[1]  # where app.py is; kit is imported as installed
 
 BARE_APP = """
 import torch  # noqa: F401  (the bare app pays for torch's import too)

@@ -19,14 +19,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kit.data import bundled_test_set, load_mnist
 from kit.models import VAE, ModelConfig

@@ -47,6 +47,7 @@ class Digits:
         return imgs.unsqueeze(1).float().div_(255.0)
 
     def to(self, device: torch.device | str) -> Digits:
+        """The same digits with both tensors on ``device``."""
         return Digits(self.images.to(device), self.labels.to(device))
 
 
@@ -97,3 +98,30 @@ def write_bundled_test_set(data_dir: str | Path, path: Path = BUNDLED_TEST) -> P
         path, images=test.images.numpy(), labels=test.labels.numpy().astype(np.uint8)
     )
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m kit.data``: rebuild the bundled test set; returns the exit status."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m kit.data",
+        description="Rebuild kit/assets/mnist_test.npz from the MNIST test IDX files.",
+    )
+    parser.add_argument(
+        "--data-dir", default="data", help="MNIST root in torchvision's layout (<dir>/MNIST/raw)"
+    )
+    parser.add_argument("--out", type=Path, default=BUNDLED_TEST, help="where the .npz goes")
+    args = parser.parse_args(argv)
+    try:
+        path = write_bundled_test_set(args.data_dir, args.out)
+    except DataUnavailableError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

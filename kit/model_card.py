@@ -32,6 +32,7 @@ IWAE_K = 1000  # samples per digit for the importance-weighted bound
 
 
 def metrics_table(models_dir: Path = MODELS_DIR) -> str:
+    """The markdown table of every shipped checkpoint's stored numbers (metrics.json)."""
     rows = [
         "| checkpoint | kind | latent | β | epochs | batch | test −ELBO | recon | KL | active units | MSE/pixel | train time |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",

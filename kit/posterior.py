@@ -61,4 +61,5 @@ class DiagonalGaussian:
         return -0.5 * (LOG_2PI + self.logvar + (z - self.mu) ** 2 / self.logvar.exp()).sum(-1)
 
     def detach(self) -> DiagonalGaussian:
+        """The same posterior cut from the autograd graph."""
         return DiagonalGaussian(self.mu.detach(), self.logvar.detach())

@@ -36,6 +36,7 @@ class TrainConfig:
             raise ValueError("epochs, batch_size and lr must be positive")
 
     def to_dict(self) -> dict:
+        """The settings as a plain dict (as written into metrics.json)."""
         return asdict(self)
 
 

@@ -27,15 +27,8 @@ from tqdm.auto import tqdm
 
 from kit.data import DataUnavailableError, Digits, bundled_test_set, load_mnist
 from kit.evaluate import evaluate
-from kit.losses import (
-    bce_reconstruction,
-    free_bits_kl,
-    gan_discriminator_loss,
-    gan_generator_loss,
-    kl_warmup,
-    mse_reconstruction,
-)
-from kit.models import MODELS_DIR, SHIPPED, build_model
+from kit.losses import kl_warmup
+from kit.models import GAN, MODELS_DIR, SHIPPED, build_model
 from kit.models.config import MODEL_KINDS, ModelConfig
 from kit.recipes import RECIPES, Recipe, TrainConfig
 
@@ -98,45 +91,37 @@ def train_model(
     )
     warmup_steps = int(tc.kl_warmup_epochs * steps_per_epoch)
 
-    if model_config.kind == "gan":
-        betas = tuple(tc.adam_betas)
+    betas = tuple(tc.adam_betas)
+    if isinstance(model, GAN):  # two players, two optimisers, stepped in turn
         opt_g = torch.optim.Adam(model.generator.parameters(), lr=tc.lr, betas=betas)
         opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=tc.lr, betas=betas)
         optimizers = [opt_g, opt_d]
     else:
-        optimizers = [torch.optim.Adam(model.parameters(), lr=tc.lr, betas=tuple(tc.adam_betas))]
+        optimizers = [torch.optim.Adam(model.parameters(), lr=tc.lr, betas=betas)]
 
-    def step_fn(x: torch.Tensor, y: torch.Tensor, step: int) -> dict:
-        kind = model_config.kind
-        if kind == "ae":
-            loss = mse_reconstruction(model(x).recon, x).mean()
-            parts = {"mse": loss.item()}
-        elif kind in ("vae", "cvae"):
-            out = model(x, y, generator=gen) if kind == "cvae" else model(x, generator=gen)
-            recon = bce_reconstruction(out.logits, x).mean()  # E_q[-log p(x|z)], per image
-            kl_dims = out.posterior.kl_per_dim()  # (B, d)
-            kl = kl_dims.sum(1).mean()
-            kl_term = free_bits_kl(kl_dims, tc.free_bits) if tc.free_bits > 0 else kl
-            weight = kl_warmup(step, warmup_steps, model_config.beta)  # beta, annealed
-            loss = recon + weight * kl_term  # L = recon + beta * KL
-            parts = {"recon": recon.item(), "kl": kl.item()}
-        else:  # GAN: one discriminator step, then one generator step
-            fake = model(x.shape[0], generator=gen).images
-            d_loss = gan_discriminator_loss(
-                model.discriminate(x), model.discriminate(fake.detach())
-            )
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
-            loss = gan_generator_loss(model.discriminate(fake))
-            opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_g.step()
-            return {"d_loss": d_loss.item(), "g_loss": loss.item()}
+    def fit_step(x: torch.Tensor, y: torch.Tensor, step: int) -> dict:
+        """One optimiser step on the model's own objective; returns the logged batch means."""
+        weight = kl_warmup(step, warmup_steps, model_config.beta)  # beta, annealed
+        out = model.loss(x, y, generator=gen, kl_weight=weight, free_bits=tc.free_bits)
         optimizers[0].zero_grad(set_to_none=True)
-        loss.backward()
+        out.total.backward()
         optimizers[0].step()
-        return parts
+        return out.means()
+
+    def gan_step(x: torch.Tensor, y: torch.Tensor, step: int) -> dict:
+        """One discriminator step, then one generator step against the updated D."""
+        fake = model(x.shape[0], generator=gen).images
+        d_loss = model.discriminator_loss(x, fake)
+        opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        opt_d.step()
+        g_loss = model.generator_loss(fake)
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        return {"d_loss": d_loss.item(), "g_loss": g_loss.item()}
+
+    step_fn = gan_step if isinstance(model, GAN) else fit_step
 
     result = TrainResult(model=model)
     start, step, fit_seconds = time.perf_counter(), 0, 0.0
@@ -225,6 +210,7 @@ def save_checkpoint(result: TrainResult, folder: Path, recipe: Recipe, data_note
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m kit.train`` (its --help text)."""
     p = argparse.ArgumentParser(
         prog="python -m kit.train",
         description="Train Latent Lab's models on MNIST and write checkpoint folders "
@@ -311,6 +297,7 @@ def _recipe_from_args(name: str, args: argparse.Namespace) -> Recipe:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 done, 2 bad arguments or data, 130 interrupted)."""
     args = build_parser().parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

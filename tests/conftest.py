@@ -45,9 +45,9 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
-    """One ``python app.py`` per test session on a free 127.0.0.1 port (see tests/server.py),
+    """One ``python app.py`` per test session on a free 127.0.0.1 port (see kit/testing/server.py),
     shared by the HTTP-level tests and the browser tests; its Gradio cache is a temp folder."""
-    from tests.server import start_app
+    from kit.testing.server import start_app
 
     tmp = tmp_path_factory.mktemp("live-app")
     server = start_app(env={"GRADIO_TEMP_DIR": str(tmp / "gradio-cache")}, log_dir=tmp)

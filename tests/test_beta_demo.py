@@ -8,11 +8,11 @@ import pytest
 from matplotlib.figure import Figure
 
 from kit.demos import beta, common
-from kit.demos.beta import ACTIVE_KL, BETA_MODELS
 from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos
-from kit.models import MODELS_DIR
-from kit.ui import beta_tab
+from kit.evaluate import ACTIVE_UNIT_THRESHOLD
+from kit.models import BETA_MODELS, MODELS_DIR
+from kit.ui import build_single_tab
 from kit.ui.errors import named_outputs, user_errors
 
 
@@ -57,7 +57,7 @@ def test_reconstruct_outputs_are_display_ready():
     assert set(out) == {"input", *BETA_MODELS, "summary", "numbers"}
     for key in ("input", *BETA_MODELS):
         assert out[key].shape == (224, 224) and out[key].dtype == np.uint8
-    _, label = common.test_digit(3)
+    _, label = common.load_test_digit(3)
     assert f"labelled **{label}**" in out["summary"]
     for name in BETA_MODELS:
         n = out["numbers"][name]
@@ -67,7 +67,7 @@ def test_reconstruct_outputs_are_display_ready():
 
 def test_random_digit_respects_the_class():
     out = beta.beta_random_digit(digit_class="6", seed=1)
-    assert common.test_digit(out["index"])[1] == 6
+    assert common.load_test_digit(out["index"])[1] == 6
     assert beta.beta_random_digit(digit_class="6", seed=1)["index"] == out["index"]
 
 
@@ -76,12 +76,14 @@ def test_random_digit_respects_the_class():
 
 def test_beta_10_inactive_dimension_changes_nothing_active_one_changes_a_lot(test_digits):
     info = beta.load_metrics("beta-vae-10")
-    assert (info.kl_per_dim < ACTIVE_KL).any()  # β = 10 has switched some dimensions off
+    assert (
+        info.kl_per_dim < ACTIVE_UNIT_THRESHOLD
+    ).any()  # β = 10 has switched some dimensions off
     idle, busy = [], []
     for i in range(5):
         t = beta.traverse("beta-vae-10", test_digits.as_float(slice(i, i + 1)), steps=9)
         assert list(t.kl) == sorted(t.kl, reverse=True)  # rows by KL, largest first
-        idle.append(t.change[t.kl < ACTIVE_KL].max())
+        idle.append(t.change[t.kl < ACTIVE_UNIT_THRESHOLD].max())
         busy.append(t.change[0])
     assert max(idle) < 0.005  # the decoder ignores an inactive dimension
     assert min(busy) > 0.05  # ... and follows the most active one
@@ -98,7 +100,7 @@ def test_traversal_all_and_single():
         assert n["kl_per_dim_sorted"] == pytest.approx(sorted(kl, reverse=True))
     one = beta.latent_traversal(index=0, model="beta-vae-4", steps=3)
     assert len(one["figure"].axes) == 1 and set(one["numbers"]) == {"beta-vae-4"}
-    t = beta.traverse("beta-vae-4", common.test_digit(0)[0], steps=15)
+    t = beta.traverse("beta-vae-4", common.load_test_digit(0)[0], steps=15)
     assert t.images.shape == (10 * 15, 1, 28, 28)
     assert t.values[0] == -3 and t.values[-1] == 3
 
@@ -124,7 +126,7 @@ def test_kl_per_dimension_counts_active_dims():
     assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 4
     counts = [out["numbers"][n]["active_dims"] for n in BETA_MODELS]
     for name, count in zip(BETA_MODELS, counts, strict=True):
-        assert count == sum(k > ACTIVE_KL for k in _stored(name)["kl_per_dim"])
+        assert count == sum(k > ACTIVE_UNIT_THRESHOLD for k in _stored(name)["kl_per_dim"])
         assert f"{count} of 10 active" in " ".join(ax.get_title() for ax in out["figure"].axes)
     assert counts[-1] < counts[0]  # β = 10 switches dimensions off that β = 0.5 keeps
 
@@ -184,8 +186,7 @@ def test_demos_are_registered_and_run_with_defaults():
 
 
 def test_tab_builds_and_exposes_the_api_names():
-    with gr.Blocks() as demo:
-        beta_tab.build(demo)
+    demo, _ = build_single_tab("beta")
     deps = demo.config["dependencies"]
     public = {d["api_name"] for d in deps if d.get("api_visibility") == "public"}
     assert public == {

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from kit.demos import beta, generate, latent
-from kit.demos.common import get_model, test_digit
+from kit.demos.common import get_model, load_test_digit
 from tests.measured import measured_metrics
 
 BETAS = {"beta-vae-0.5": 0.5, "beta-vae-1": 1.0, "beta-vae-4": 4.0, "beta-vae-10": 10.0}
@@ -55,7 +55,7 @@ def test_total_correlation_of_the_code_falls_as_beta_grows(posteriors):
 
 @pytest.mark.claim("beta-vae-disentanglement")
 def test_beta4_traversal_active_rows_move_the_image_inactive_rows_do_not():
-    x, _ = test_digit(3)
+    x, _ = load_test_digit(3)
     t = beta.traverse("beta-vae-4", x, 9)
     active = t.kl > beta.ACTIVE_KL
     assert active.sum() == 6
@@ -137,14 +137,14 @@ def test_switched_off_dimensions_are_the_prior_for_every_test_digit(posteriors):
 @pytest.mark.claim("latent-traversals")
 def test_inactive_rows_are_frozen_and_the_top_row_moves_the_image():
     for index in range(5):
-        x, _ = test_digit(index)
+        x, _ = load_test_digit(index)
         for name in ("beta-vae-4", "beta-vae-10"):
             t = beta.traverse(name, x, 9)
             inactive = t.kl < beta.ACTIVE_KL
             assert t.change[inactive].max() < 0.001
             assert t.change[0] > 0.07  # the highest-KL dimension: ~0.08-0.12 per pixel
             assert t.change[0] > 100 * t.change[inactive].max()
-    x, _ = test_digit(0)
+    x, _ = load_test_digit(0)
     t = beta.traverse("beta-vae-10", x, 9)
     assert t.order[:4].tolist() == [5, 2, 8, 4]  # the four used dimensions, largest KL first
     assert t.values[0] == -3.0 and t.values[-1] == 3.0

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from kit.demos import elbo_gap, latent, vae_vs_gan
-from kit.demos.common import get_model, test_digit
+from kit.demos.common import get_model, load_test_digit
 from kit.evaluate import evaluate, exact_log_px
 from kit.frechet import frechet_distance
 from kit.losses import (
@@ -190,8 +190,8 @@ def test_importance_sampling_lifts_the_elbo_and_the_gap_varies_by_digit(test_dig
     assert float((iwae - elbo).mean()) > 0.1
     assert bool((iwae < exact + 0.25).all())  # a lower bound in expectation; one draw is noisy
     assert float((exact - iwae).max()) > 5  # and a loose one on some digits
-    hard = elbo_gap.elbo_and_bounds(test_digit(218)[0], seed=0)
-    easy = elbo_gap.elbo_and_bounds(test_digit(0)[0], seed=0)
+    hard = elbo_gap.elbo_and_bounds(load_test_digit(218)[0], seed=0)
+    easy = elbo_gap.elbo_and_bounds(load_test_digit(0)[0], seed=0)
     assert hard.bound_mean[-1] - hard.elbo == pytest.approx(23, abs=1.5)
     assert hard.elbo == pytest.approx(-170.6, abs=0.1)
     assert hard.bound_mean[-1] == pytest.approx(-147.5, abs=0.1)
@@ -355,7 +355,7 @@ def test_ae32_compresses_24x_with_small_error_and_only_the_vae_code_has_a_fixed_
     ae_std = latent.encoded_test_set_stats("ae-2").std
     vae_std = latent.encoded_test_set_stats("vae-2").std
     assert min(ae_std) > 4 and max(vae_std) < 1.2
-    x8, label = test_digit(8)  # the demo preset: a 5
+    x8, label = load_test_digit(8)  # the demo preset: a 5
     with torch.no_grad():
         pair = torch.cat([get_model("ae-32")(x8).recon, get_model("ae-2")(x8).recon])
     assert (
@@ -403,7 +403,7 @@ def test_planar_flow_log_density_by_change_of_variables():
 
 @pytest.mark.claim("normalizing-flows-richer-posteriors")
 def test_the_gaussian_posterior_misses_most_on_a_badly_fitted_digit():
-    x, label = test_digit(33)
+    x, label = load_test_digit(33)
     assert label == 4
     bad = elbo_gap.elbo_and_bounds(x, seed=0)
     gap = bad.bound_mean[-1] - bad.elbo
@@ -415,7 +415,7 @@ def test_the_gaussian_posterior_misses_most_on_a_badly_fitted_digit():
     )
     assert bad.recon > 3 * _metrics("vae-2")["recon"]  # badly reconstructed: 568 vs 133 nats
     assert bad.bound_mean[-1] > bad.bound_mean[-3] > bad.bound_mean[0]  # still climbing with K
-    good = elbo_gap.elbo_and_bounds(test_digit(0)[0], seed=0)
+    good = elbo_gap.elbo_and_bounds(load_test_digit(0)[0], seed=0)
     assert good.bound_mean[-1] - good.elbo < 1
 
 

@@ -17,10 +17,8 @@ from kit.demos import generate
 from kit.demos.common import get_model
 from kit.evaluate import evaluate
 from kit.losses import bce_reconstruction, free_bits_kl, gaussian_kl, kl_warmup
-from kit.models import MODELS_DIR, ModelConfig, build_model, load_pretrained
+from kit.models import BETA_MODELS, MODELS_DIR, ModelConfig, build_model, load_pretrained
 from tests.measured import measured_metrics
-
-BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 
 
 def _read(name: str, file: str):

@@ -19,10 +19,9 @@ from kit.demos.collapse import load_kl_record
 from kit.demos.common import get_model
 from kit.demos.registry import all_demos
 from kit.losses import bce_reconstruction, free_bits_kl, gaussian_kl, kl_warmup
-from kit.models import MODELS_DIR, SHIPPED
+from kit.models import BETA_MODELS, MODELS_DIR, SHIPPED
 from tests.measured import measured_metrics
 
-BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 THRESHOLD = 0.01  # both the KL (nats) and the variance threshold
 
 

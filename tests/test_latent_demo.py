@@ -8,9 +8,9 @@ from matplotlib.figure import Figure
 
 from kit.demos import latent
 from kit.demos.common import DemoInputError, get_model, grid_display, to_display
-from kit.demos.common import test_digit as load_digit
+from kit.demos.common import load_test_digit as load_digit
 from kit.demos.registry import all_demos
-from kit.ui import latent_tab
+from kit.ui import build_single_tab, latent_tab
 from kit.ui.errors import named_outputs, user_errors
 
 # ---- 1. scatter of the codes -----------------------------------------------------------------
@@ -252,16 +252,21 @@ def test_demos_are_registered_with_stable_ids():
         assert spec.tab == "latent" and spec.api_name == api_name and spec.summary
     out = demos["latent.decode_point"].run(z1=0.5)
     assert out["numbers"]["z"] == [0.5, 0.0]
-    with pytest.raises(ValueError, match="no argument"):
+    with pytest.raises(ValueError, match="no parameter"):
         demos["latent.grid"].run(colour="red")
 
 
 def test_tab_builds_and_exposes_the_api_names():
-    with gr.Blocks() as demo:
-        latent_tab.build(demo)
+    demo, _ = build_single_tab("latent")
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
     assert {"latent_scatter", "latent_grid", "decode_point", "interpolate"} <= names
-    selects = [dep for dep in demo.config["dependencies"] if dep["targets"][0][1] == "select"]
+    selects = [
+        d
+        for d in demo.config["dependencies"]
+        if d["targets"][0][1] == "select"
+        and d.get("api_visibility") == "private"
+        and not d["inputs"]
+    ]
     assert len(selects) == 1
 
 

@@ -5,7 +5,15 @@ import pytest
 import torch
 from PIL import Image
 
-from kit.preprocess import BlankImageError, centre_of_mass, to_mnist_digit
+from kit.preprocess import BlankImageError, to_mnist_digit
+
+
+def centre_of_mass(img: torch.Tensor) -> tuple[float, float]:
+    """(row, col) centre of mass of a (..., 28, 28) image."""
+    a = img.reshape(img.shape[-2], img.shape[-1]).double()
+    ys, xs = torch.meshgrid(torch.arange(a.shape[0]), torch.arange(a.shape[1]), indexing="ij")
+    total = a.sum()
+    return float((ys * a).sum() / total), float((xs * a).sum() / total)
 
 
 def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -80,11 +88,20 @@ def test_sixteen_bit_and_grey_with_alpha_inputs(test_digits):
 
 
 def test_huge_image_is_shrunk_first():
-    img = np.full((6000, 5000), 255, np.uint8)
-    img[1000:4000, 2000:2600] = 0
+    img = np.full((4000, 3000), 255, np.uint8)  # 12 M pixels: under the cap, over MAX_SIDE
+    img[800:3200, 1200:1700] = 0
     out = to_mnist_digit(img)
     assert out.shape == (1, 1, 28, 28)
     assert abs(centre_of_mass(out)[1] - 14) < 1
+
+
+def test_array_over_the_pixel_cap_is_refused_like_a_file():
+    from kit.preprocess import MAX_UPLOAD_PIXELS, UnreadableImageError
+
+    img = np.full((6000, 5000), 255, np.uint8)  # 30 M pixels
+    assert img.shape[0] * img.shape[1] > MAX_UPLOAD_PIXELS
+    with pytest.raises(UnreadableImageError, match="5000x6000 pixels"):
+        to_mnist_digit(img)
 
 
 def test_unusable_arrays_are_value_errors():

@@ -11,7 +11,8 @@ from kit.quiz.coverage import (
     CoverageItem,
     content_words,
     coverage,
-    coverage_markdown,
+    negated,
+    normalise,
 )
 
 REPARAM_POINTS = [
@@ -65,7 +66,6 @@ def test_empty_answers_cover_nothing(text):
 
 def test_no_key_points_gives_no_items():
     assert coverage("anything", [], []) == []
-    assert coverage_markdown([]) == ""
 
 
 @pytest.mark.parametrize(
@@ -181,9 +181,114 @@ def test_huge_adversarial_text_is_cut_and_fast():
     assert not any(i.covered for i in items)
 
 
-def test_coverage_markdown_lists_points_and_missing_keywords():
-    items = coverage("noise is deterministic", REPARAM_POINTS, REPARAM_KEYWORDS)
-    md = coverage_markdown(items)
-    assert "covers 1 of 2 key points" in md
-    assert f"- ✅ {REPARAM_POINTS[0]}" in md
-    assert "⬜ Gradients flow through mu and sigma — try mentioning: `gradient`, `mu`" in md
+# --- negation ---
+
+DIFFERENTIABLE = "z is a differentiable function of mu and sigma"
+NOT_DIFFERENTIABLE = "Sampling isn't differentiable, so no gradient reaches the encoder"
+
+
+def _covers(text: str, point: str, groups: list[list[str]]) -> bool:
+    (item,) = coverage(text, [point], [groups])
+    return item.covered
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("z is differentiable", True),
+        ("sampling is not differentiable", False),
+        ("sampling isn't differentiable", False),
+        ("sampling isn’t differentiable", False),  # a typographic apostrophe
+        ("sampling is NOT really differentiable", False),
+        ("it is never differentiable", False),
+        ("we cannot make it differentiable", False),
+        ("a path without differentiable steps", False),
+        ("no differentiable path", False),
+        ("it doesn't give us a differentiable sample", False),  # four words back
+        ("not as written, but differentiable after the trick", True),  # "but" ends the clause
+        ("not random. Differentiable in mu", True),  # a full stop ends it
+        ("not, as I said, the issue: it is differentiable", True),
+        ("it is not only differentiable but cheap", True),  # "not only" affirms
+        ("not a problem for the trick, which makes the sample differentiable", True),
+        ("it is not random or noisy or anything, differentiable", True),
+        ("no one would say the path is differentiable", True),  # five words back: too far
+        ("computed without noise from a differentiable path", True),  # "without" negates its object
+        ("there is no real differentiable path", False),  # two words after "no"
+        ("no fully smooth and differentiable path", True),  # three after "no": out of reach
+    ],
+)
+def test_a_negated_keyword_does_not_cover_an_affirmative_point(text, hit):
+    assert _covers(text, DIFFERENTIABLE, [["differentiable"]]) is hit
+
+
+def test_a_point_that_negates_is_covered_by_the_same_negation_only():
+    groups = [["differentiable"], ["gradient"]]
+    assert _covers("sampling is not differentiable", NOT_DIFFERENTIABLE, [["differentiable"]])
+    assert not _covers("sampling is differentiable", NOT_DIFFERENTIABLE, [["differentiable"]])
+    # Per group: "no gradient" in the point is negated too, so an affirmative "gradient" is not.
+    assert _covers("it isn't differentiable and no gradient arrives", NOT_DIFFERENTIABLE, groups)
+    (item,) = coverage(
+        "it is differentiable and the gradient arrives", [NOT_DIFFERENTIABLE], [groups]
+    )
+    assert item.matched == [False, False]
+
+
+def test_one_affirmative_occurrence_is_enough():
+    text = "It is not noise. Well, the noise is what we move out."
+    assert _covers(text, "The noise moves out", [["noise"]])
+    assert not _covers("It is not noise, I mean not noise", "The noise moves out", [["noise"]])
+
+
+def test_negation_applies_to_fallback_content_words_too():
+    point = "Gradients reach the encoder"
+    assert coverage("gradients reach the encoder", [point])[0].covered
+    assert not coverage(
+        "no gradients reach, nothing gets to the encoder... not gradients", [point]
+    )[0].matched[0]
+
+
+def test_negated_function_is_exposed_and_clause_bound():
+    text = normalise("it is not random, differentiable")
+    assert negated(text, text.index("random"))
+    assert not negated(text, text.index("differentiable"))
+
+
+def test_many_negated_occurrences_stay_fast():
+    text = "not noise " * (MAX_TEXT_CHARS // 10)
+    start = time.perf_counter()
+    items = coverage(text, REPARAM_POINTS * 10, REPARAM_KEYWORDS * 10)
+    assert time.perf_counter() - start < 2.0
+    assert not any(i.matched[1] for i in items[::2])  # every "noise" is negated
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [
+        ("the mu vector", True),
+        (r"$\mu_\phi(x)$", True),
+        ("μ and σ", True),
+        ("mu_phi", True),
+        ("we must use more", False),  # "mu" would start "must"
+        ("multiple samples", False),
+        ("the KLD term", True),  # "kl" keeps prefix matching
+    ],
+)
+def test_short_alternatives_match_whole_words(text, hit):
+    alternative = "kl" if "KLD" in text else "mu"
+    assert _hit(text, alternative) is hit
+
+
+def test_a_preposition_does_not_negate_the_rest_of_the_point():
+    # "without bias" negates "bias"; "sample", four words later, keeps its affirmative sense.
+    point = "The gradient is estimated without bias from one sample per image"
+    assert _covers("one sample per image is enough", point, [["sample"]])
+    assert not _covers("it is not a sample", point, [["sample"]])
+
+
+def test_polarity_is_per_alternative():
+    # The point negates "labels" but never mentions "metric": each keeps its own polarity.
+    point = "Without labels it is not guaranteed; measuring it needs ground-truth factors"
+    groups = [["metric", "labels"]]
+    assert _covers("metrics need labelled factors", point, groups)  # "metric", affirmative
+    assert _covers("you can't say much without labels", point, groups)  # "labels", negated
+    assert not _covers("it needs labels", point, groups)  # "labels" affirmed: the point negates it

@@ -24,6 +24,8 @@ class Q:
     topic: str = "vae-foundations"
     hints: list[str] = field(default_factory=lambda: ["First hint", "Second hint"])
     key_points: list[str] = field(default_factory=lambda: ["Point one", "Point two", "Point three"])
+    key_point_levels: list[str] = field(default_factory=lambda: ["must", "must", "bonus"])
+    time_box: int = 5
 
 
 BANK = [
@@ -176,11 +178,15 @@ def test_summary_markdown_reports_each_question():
     assert "**Questions reached:** 2 of 4" in md
     assert "**Rubric:** 3/6 points · **Hints used:** 1" in md
     assert "## 1. The reparameterization trick" in md
-    assert "time 6 min 2 s · rubric 2/3 · hints 1 of 2" in md
-    assert "- ✅ Point one\n- ⬜ Point two\n- ✅ Point three" in md
+    assert (
+        "time 6 min 2 s · rubric 2/3 · must-haves 1/2 · hints 1 of 2 · time box 5 min (over)" in md
+    )
+    assert (
+        "- ✅ **[must]** Point one\n- ⬜ **[must]** Point two\n- ✅ **[bonus]** Point three" in md
+    )
     assert "> Good intuition.\n>\n> Missed the variance argument." in md
     assert "## 2. Why the KL term" in md
-    assert "time 3 min 58 s · rubric 1/3 · hints 0 of 1" in md
+    assert "time 3 min 58 s · rubric 1/3 · must-haves 1/2 · hints 0 of 1 · time box 5 min\n" in md
     assert "## 3. Posterior collapse\n\n*vae-foundations* · not reached" in md
     assert "## 4. Unknown question `deleted-question`" in md
     # The bank may also be given as a mapping by id.

@@ -11,8 +11,8 @@ import pytest
 
 from kit.quiz import Problem, load_bank, load_upload, parse_file, parse_text
 from kit.quiz.__main__ import main
-from kit.quiz.parse import split_keywords
-from kit.quiz.record import MAX_FILE_BYTES
+from kit.quiz.parse import keyword_problem, split_keywords, split_level
+from kit.quiz.record import MAX_FILE_BYTES, RedFlag
 
 FIXTURES = Path(__file__).parent / "fixtures" / "quiz"
 VALID = FIXTURES / "valid.md"
@@ -57,16 +57,36 @@ def test_valid_fixture_gives_every_field():
         [],
     ]
     assert q.explicit_keywords == [True, True, False]
+    assert q.key_point_levels == ["must", "must", "strong"]
     assert q.follow_ups[1] == "What do you do for a discrete latent variable?"
+    assert q.follow_up_answers[1].startswith("a Gumbel-softmax relaxation")
+    assert list(q.levels) == ["junior", "senior", "staff"]
+    assert q.levels["junior"].startswith("says sampling blocks the gradient")
+    assert q.levels["staff"].endswith("and what replaces it.")
+    assert q.red_flags == [
+        RedFlag(
+            claim='"Sampling is differentiable, autograd handles it."',
+            why=r"a drawn number has no recorded dependence on $\mu$ and $\sigma$.",
+        )
+    ]
+    assert q.evidence == [
+        r"The demo's estimates at $\mu = \sigma = 1$ have variance 0.40 (pathwise) and 2.94 "
+        "(score function)."
+    ]
+    assert (q.time_box, q.roles) == (8, ["research-scientist", "research-engineer"])
     assert q.key_lines["id"] == 2 and q.key_lines["demo"] == 7 and q.key_lines["sources"] == 9
+    assert q.key_lines["time_box"] == 11 and q.key_lines["roles"] == 12
     assert q.section_lines == {
-        "Question": 13,
-        "Answer": 17,
-        "Hints": 26,
-        "Key points": 30,
-        "Follow-ups": 35,
+        "Question": 15,
+        "Answer": 19,
+        "Hints": 28,
+        "Key points": 32,
+        "Levels": 37,
+        "Red flags": 42,
+        "Follow-ups": 45,
+        "Evidence": 49,
     }
-    assert q.key_point_lines == [31, 32, 33]
+    assert q.key_point_lines == [33, 34, 35]
     assert q.location == f"{VALID}:2"
     assert hash(q) == hash(parse_file(VALID)[0]) and q == parse_file(VALID)[0]
 
@@ -77,31 +97,52 @@ BAD_CASES = [
     ("unknown-demo-arg.md", 10, "takes no argument 'temperature'", 1),
     ("unsuitable-demo.md", 7, "needs a drawing", 1),
     ("demo-args-not-mapping.md", 8, "demo_args must be a mapping", 1),
-    ("missing-section.md", 26, "missing section '## Hints'", 1),
-    ("missing-last-section.md", 33, "missing section '## Follow-ups' (expected at the end)", 1),
-    ("out-of-order.md", 34, "'## Key points' is out of order", 1),
-    ("unknown-section.md", 26, "unknown section '## Hint' (did you mean 'Hints'?)", 2),
-    ("duplicate-section.md", 26, "'## Answer' appears twice (first on line 17)", 1),
+    ("missing-section.md", 28, "missing section '## Hints'", 1),
+    ("missing-last-section.md", 43, "missing section '## Follow-ups' (expected at the end)", 1),
+    ("out-of-order.md", 44, "'## Key points' is out of order", 1),
+    ("unknown-section.md", 28, "unknown section '## Hint' (did you mean 'Hints'?)", 2),
+    ("duplicate-section.md", 28, "'## Answer' appears twice (first on line 19)", 1),
     ("bad-yaml.md", 5, "bad YAML in the front matter: mapping values are not allowed", 1),
     ("bad-yaml-unclosed-list.md", 7, "flow sequence started on line 6", 1),
     ("front-matter-not-mapping.md", 1, "must be YAML 'key: value' lines, got a list", 1),
     ("missing-key.md", 1, "missing front matter key 'difficulty'", 1),
     ("unknown-key.md", 9, "unknown front matter key 'source' (did you mean 'sources'?)", 1),
     ("duplicate-key.md", 6, "key 'title' appears twice (first on line 3)", 1),
-    ("empty-answer.md", 17, "section '## Answer' is empty", 1),
-    ("empty-question.md", 13, "section '## Question' is empty", 1),
+    ("empty-answer.md", 19, "section '## Answer' is empty", 1),
+    ("empty-question.md", 15, "section '## Question' is empty", 1),
     ("unknown-difficulty.md", 5, "unknown difficulty 'hard'", 1),
     ("bad-id.md", 2, "id must be lower-case letters", 1),
     ("bad-tags.md", 6, "tags must be a list of text", 1),
-    ("hints-not-a-list.md", 27, "must be a bullet list ('- item'), found a paragraph", 1),
-    ("empty-follow-ups.md", 35, "'## Follow-ups' needs at least one '- ' item", 1),
-    ("empty-item.md", 28, "empty item in '## Hints'", 1),
-    ("bad-keywords.md", 32, "empty keyword in '(keywords: ...)'", 1),
-    ("text-before-section.md", 13, "text before the first section", 1),
+    ("hints-not-a-list.md", 29, "must be a bullet list ('- item'), found a paragraph", 1),
+    ("empty-follow-ups.md", 45, "'## Follow-ups' needs at least one '- ' item", 1),
+    ("empty-item.md", 30, "empty item in '## Hints'", 1),
+    ("bad-keywords.md", 34, "empty keyword in '(keywords: ...)'", 1),
+    ("text-before-section.md", 15, "text before the first section", 1),
     ("no-front-matter.md", 1, "no front matter", 1),
     ("unclosed-front-matter.md", 1, "never closed", 1),
     ("empty.md", 1, "file is empty", 1),
-    ("not-utf8.md", 18, "byte 0xe9 on this line is not valid UTF-8", 1),
+    ("not-utf8.md", 20, "byte 0xe9 on this line is not valid UTF-8", 1),
+    # the interview-grade fields
+    ("time-box-out-of-range.md", 11, "time_box must be a whole number of minutes from 1 to 60", 1),
+    ("time-box-not-a-number.md", 11, "(got 7.5)", 1),
+    ("roles-empty.md", 12, "roles must be a non-empty list", 1),
+    (
+        "roles-unknown.md",
+        12,
+        "unknown role 'data-scientist' (did you mean 'research-scientist'?)",
+        1,
+    ),
+    ("key-point-no-level.md", 34, "key point has no level: start it with [must]", 1),
+    ("key-point-unknown-level.md", 34, "unknown key point level [should]", 1),
+    ("no-must-point.md", 32, "no [must] key point", 1),
+    ("levels-wrong-order.md", 38, "must start with '**Junior:**' (got '**Senior:**')", 2),
+    ("levels-count.md", 37, "'## Levels' has 2 items; write exactly", 1),
+    ("level-empty.md", 40, "the '**Staff:**' level says nothing", 1),
+    ("red-flag-no-why.md", 43, "a red flag is 'the wrong answer. **Why it is wrong:**", 1),
+    ("follow-up-no-answer.md", 46, "a follow-up is 'the question? **Answer:**", 1),
+    ("keyword-bare-number.md", 35, "keyword '0.40' is a bare number", 1),
+    ("keyword-measured-number.md", 35, "keyword '2.94 against' requires a measured number", 1),
+    ("keyword-too-short.md", 35, "keyword 'sf' is under 3 characters", 1),
     (
         "questions/autoencoders/topic-mismatch.md",
         4,
@@ -155,7 +196,7 @@ def test_file_over_the_cap(tmp_path):
     q, problems = parse_file(big)
     assert q is None
     assert [str(p) for p in problems] == [
-        f"{big}:1: file is {big.stat().st_size:,} bytes, over the 64 KiB cap: shorten it"
+        f"{big}:1: file is {big.stat().st_size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB cap: shorten it"
     ]
 
 
@@ -244,6 +285,53 @@ def test_split_keywords():
         split_keywords("Point (keywords: a, b/)")
     with pytest.raises(ValueError, match="no text"):
         split_keywords("(keywords: a)")
+
+
+@pytest.mark.parametrize(
+    ("alternative", "reason"),
+    [
+        ("784", "bare number"),
+        ("50%", "bare number"),
+        ("10 10 6 4", "bare number"),
+        ("6.81 nats", "measured number"),
+        ("k", "under 3 characters"),
+        ("ae", "under 3 characters"),
+        ("ᾱ", "under 3 characters"),
+        ("kl", None),  # the whitelisted abbreviation
+        ("mu", None),  # a Greek letter as the coverage check spells it
+        ("β", None),  # spelled "beta" before matching, so long enough
+        ("ln 2", None),  # a number inside words is fine
+        ("2-d", None),
+        ("l2", "under 3 characters"),  # write "l2 norm" or "squared error"
+    ],
+)
+def test_keyword_problem(alternative, reason):
+    found = keyword_problem(alternative)
+    assert (found is None) if reason is None else (reason in found)
+
+
+def test_split_level():
+    assert split_level("[must] Text") == ("must", "Text")
+    assert split_level("[Bonus]  Text") == ("bonus", "Text")
+    assert split_level("Text [must]") == (None, "Text [must]")
+    with pytest.raises(ValueError, match=r"did you mean 'must'"):
+        split_level("[mus] Text")
+
+
+def test_roles_twice_and_time_box_bool_are_problems():
+    text = VALID.read_text(encoding="utf-8")
+    twice = text.replace(
+        "roles: [research-scientist, research-engineer]", "roles: [ml-engineer, ml-engineer]"
+    )
+    assert [str(p) for p in parse_text(twice, "q.md")[1]] == ["q.md:12: roles lists a role twice"]
+    yes = text.replace("time_box: 8", "time_box: true")
+    assert [p.line for p in parse_text(yes, "q.md")[1]] == [11]
+
+
+def test_evidence_is_optional():
+    text = VALID.read_text(encoding="utf-8")
+    q, problems = parse_text(text[: text.index("\n## Evidence")] + "\n", "q.md")
+    assert problems == [] and q is not None and q.evidence == []
 
 
 def test_problem_str():

@@ -99,8 +99,7 @@ def test_ratings_and_preview():
     assert S.parse_rating(" Good ") == S.Rating.Good
     with pytest.raises(ValueError, match="again, hard, good, easy"):
         S.parse_rating("meh")
-    preview = S.preview_intervals(None, T0)
-    assert list(preview) == list(S.RATINGS)
+    preview = {name: S.due_at(S.review(None, name, T0)) - T0 for name in S.RATINGS}
     assert preview["again"] < preview["hard"] < preview["good"] < preview["easy"]
     assert S.format_interval(preview["again"]) == "1 min"
     assert S.format_interval(timedelta(days=8)) == "8 days"
@@ -303,6 +302,10 @@ BAD_FILES = {
     "missing reviews": (_variant(lambda d: d.pop("reviews")), "lacks reviews"),
     "cards as list": (_variant(lambda d: d.update(cards=[])), "'cards' must be an object"),
     "bad card key": (_variant(lambda d: d["cards"].update({"Bad Id": {}})), "card key"),
+    "card key ending in a newline": (
+        _variant(lambda d: d["cards"].update({"abc\n": {}})),
+        "card key",
+    ),
     "stability text": (
         _variant(lambda d: _first_card(d).update(stability="2.3")),
         "stability must be a positive number",

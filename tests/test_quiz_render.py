@@ -144,3 +144,75 @@ def test_anki_csv_round_trips_through_csv():
 
 def test_anki_csv_of_nothing_is_just_the_header():
     assert to_anki_csv([]) == "#separator:Comma\n#html:true\n#tags column:3\n"
+
+
+# --- the interview-grade fields on the card and in the export ---
+
+
+def _valid():
+    (q,) = load_bank([FIXTURES / "valid.md"]).questions
+    return q
+
+
+def test_answer_html_shows_levels_red_flags_follow_up_answers_evidence_and_facts():
+    from kit.quiz.study import answer_html, coverage_html
+
+    html = answer_html(_valid())
+    assert "<em>Time box 8 min · for research scientist, research engineer</em>" in html
+    for piece in (
+        "<strong>Junior:</strong> says sampling blocks the gradient",
+        "<strong>Staff:</strong> knows when the trick fails",
+        "<h4>Red flags</h4>",
+        "<strong>Why it is wrong:</strong> a drawn number has no recorded dependence",
+        "Which distributions can be reparameterized this way? <strong>Answer:</strong> "
+        "location-scale families",
+        "<h4>Evidence from the shipped models</h4>",
+        "variance 0.40 (pathwise)",
+    ):
+        assert piece in html, piece
+    assert html.index("Model answer") < html.index("Junior") < html.index("Red flags")
+    points = coverage_html(_valid(), "")
+    assert "<strong>[must]</strong> The sample is written" in points
+    assert "<strong>[strong]</strong> The pathwise estimate" in points
+
+
+def test_new_fields_of_the_xss_fixture_render_dead_on_the_card_and_in_anki():
+    from kit.quiz.study import answer_html, coverage_html
+
+    (q,) = load_bank([FIXTURES / "xss"]).questions
+    assert q.levels and q.red_flags and q.follow_up_answers and q.evidence  # all hostile
+    (row,) = _anki_rows([q])
+    for html in (answer_html(q), coverage_html(q, "nothing"), row[0], row[1]):
+        assert live_markup(html) == [], html
+        assert "<script" not in html and "<iframe" not in html
+
+
+def _anki_rows(questions) -> list[list[str]]:
+    """The CSV rows of an Anki export, after its header lines."""
+    return list(csv.reader(io.StringIO("\n".join(to_anki_csv(questions).split("\n")[3:]))))
+
+
+def test_anki_back_has_the_new_fields():
+    (row,) = _anki_rows([_valid()])
+    front, back = row[0], row[1]
+    assert "8 min · research scientist, research engineer" in front
+    assert "<strong>[must]</strong> Gradients flow through mu and sigma" in back
+    assert "<h4>Levels</h4>" in back and "<strong>Senior:</strong> derives" in back
+    assert "<strong>Why it is wrong:</strong>" in back
+    assert "<strong>Answer:</strong> a Gumbel-softmax relaxation" in back
+    assert "Evidence (measured on the shipped models)" in back and "2.94 (score function)" in back
+
+
+def test_the_parser_and_the_renderer_share_one_markdown_configuration():
+    from kit.quiz.parse import _markdown
+    from kit.quiz.render import new_markdown
+
+    text = "Let $q_\\phi(z \\mid x)$ be it.\n\n$$\nx_1 + x_2\n$$\n"
+
+    def flat(md):
+        return [(t.type, t.content) for tok in md.parse(text) for t in [tok, *(tok.children or [])]]
+
+    assert flat(_markdown()) == flat(new_markdown())  # plus front matter in the parser only
+    assert ("math_inline", "q_\\phi(z \\mid x)") in flat(new_markdown())
+    assert ("math_block", "\nx_1 + x_2\n") in flat(new_markdown())
+    assert new_markdown() is not new_markdown()  # fresh: a caller's render rules stay its own

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kit.demos import reconstruction as recon_demo
-from kit.demos.common import DemoInputError, parse_digit_class, test_digit, to_display
+from kit.demos.common import DemoInputError, load_test_digit, parse_digit_class, to_display
 from kit.demos.reconstruction import RECON_MODELS, reconstruct, summary_markdown
 from kit.demos.registry import all_demos
 from kit.ui.errors import user_errors
@@ -22,7 +22,7 @@ def test_bigger_code_reconstructs_better_on_average(test_digits):
 
 
 def test_reconstruction_result_is_well_formed(test_digits):
-    x, label = test_digit(0)
+    x, label = load_test_digit(0)
     res = reconstruct(x)
     assert [r.name for r in res.rows] == list(RECON_MODELS)
     for r in res.rows:
@@ -41,7 +41,7 @@ def test_handlers_return_named_outputs():
     assert set(out) == {"input", "ae-32", "ae-2", "vae-2", "summary"}
     assert out["input"].shape == (224, 224) and out["input"].dtype == np.uint8
     rnd = recon_demo.show_random_digit("3")
-    _, label = test_digit(rnd["index"])
+    _, label = load_test_digit(rnd["index"])
     assert label == 3
 
 
@@ -56,7 +56,7 @@ def test_drawing_handler_accepts_a_sketch(test_digits):
 @pytest.mark.parametrize("bad", [-1, 10000, 2.5, "seven", None, float("nan")])
 def test_bad_index_is_a_clear_error(bad):
     with pytest.raises(DemoInputError, match="whole number from 0 to 9999"):
-        test_digit(bad)
+        load_test_digit(bad)
 
 
 @pytest.mark.parametrize("bad", ["ten", 11, -1, 3.5])
@@ -85,7 +85,7 @@ def test_demos_are_registered_with_stable_ids():
     } <= set(demos)
     out = demos["reconstruction.test_digit"].run(index=3)
     assert out["summary"].startswith("**Input:** test digit labelled")
-    with pytest.raises(ValueError, match="no argument"):
+    with pytest.raises(ValueError, match="no parameter"):
         demos["reconstruction.test_digit"].run(colour="red")
 
 

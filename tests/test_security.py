@@ -1,7 +1,7 @@
 """The public Space, attacked over raw HTTP: file routes, forged file references, hostile uploads,
 bad API values for every endpoint, and concurrent users' randomness.
 
-One live ``python app.py`` (the session's ``live_app``, tests/server.py) on a loopback port.
+One live ``python app.py`` (the session's ``live_app``, kit/testing/server.py) on a loopback port.
 Every request is one that any visitor could send; none needs a browser.
 """
 
@@ -21,7 +21,7 @@ from PIL import Image
 
 from kit.demos.registry import all_demos
 from kit.models import MODELS_DIR
-from tests.server import (
+from kit.testing.server import (
     ROOT,
     call,
     default_inputs,

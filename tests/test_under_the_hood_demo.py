@@ -8,9 +8,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from kit.demos import collapse, elbo_gap, reparam, under_the_hood, vae_vs_gan
+from kit.demos import collapse, elbo_gap, reparam, vae_vs_gan
 from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos
+from kit.models import TrainingRecord
 from kit.ui import under_the_hood_tab
 from kit.ui.errors import named_outputs, user_errors
 
@@ -120,9 +121,15 @@ def test_kl_history_has_one_row_per_epoch():
     assert np.all(np.diff(rec.epochs) > 0) and np.all(rec.kl_history >= -1e-6)
 
 
-def test_settled_epoch_is_when_a_dimension_switched_off_for_good():
-    kl_hist = np.array([[1.0, 0.5], [0.001, 0.6], [0.02, 0.7], [0.001, 0.7], [0.002, 0.8]])
-    rec = collapse.KLRecord("toy", 1.0, kl_hist[-1], 1, np.arange(1, 6), kl_hist)
+def test_settled_epoch_is_when_a_dimension_switched_off_for_good(tmp_path):
+    kl_hist = [[1.0, 0.5], [0.001, 0.6], [0.02, 0.7], [0.001, 0.7], [0.002, 0.8]]
+    rows = [
+        {"epoch": e, "test_recon": 100.0, "test_kl": sum(kl), "test_kl_per_dim": kl}
+        for e, kl in enumerate(kl_hist, start=1)
+    ]
+    test = {"recon": 100.0, "kl": 0.802, "neg_elbo": 100.802, "active_units": 1}
+    metrics = {"test": {**test, "kl_per_dim": kl_hist[-1]}, "model_config": {"beta": 1.0}}
+    rec = TrainingRecord.parse("toy", tmp_path, metrics, rows)
     assert rec.collapsed == 1 and rec.kl_active_units == 1
     assert rec.settled_epochs() == [4]  # back above 0.01 at epoch 3, off from epoch 4 on
 
@@ -211,10 +218,10 @@ def test_demos_are_registered_with_stable_ids():
     for demo_id, api_name in ids.items():
         spec = demos[demo_id]
         assert spec.tab == "under_the_hood" and spec.api_name == api_name and spec.summary
-    assert {s.id for s in under_the_hood.DEMOS} == set(ids)
+    assert {s.id for s in demos.values() if s.tab == "under_the_hood"} == set(ids)
     out = demos["under_the_hood.no_gradient_path"].run(method="Normal(mu, sigma).rsample()")
     assert out["numbers"]["gradient_flows"]
-    with pytest.raises(ValueError, match="no argument"):
+    with pytest.raises(ValueError, match="no parameter 'colour'"):
         demos["under_the_hood.reparam_gradients"].run(colour="red")
 
 
@@ -222,4 +229,4 @@ def test_tab_builds_and_exposes_the_api_names():
     with gr.Blocks() as demo:
         under_the_hood_tab.build(demo)
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
-    assert {s.api_name for s in under_the_hood.DEMOS} <= names
+    assert {s.api_name for s in all_demos().values() if s.tab == "under_the_hood"} <= names

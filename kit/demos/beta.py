@@ -36,21 +36,19 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    load_test_digit,
     new_figure,
     parse_digit_class,
     random_index,
-    test_digit,
     to_display,
 )
-from kit.demos.registry import DemoSpec
+from kit.evaluate import ACTIVE_UNIT_THRESHOLD as ACTIVE_KL  # nats: below it, a dim is off
+from kit.losses import bce_reconstruction
+from kit.models import BETA_MODELS, CheckpointError, TrainingRecord, read_training_record
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
-from kit.losses import bce_reconstruction
-from kit.models import CheckpointError, read_training_record
 
-BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
-ACTIVE_KL = 0.01  # nats: a dimension whose test-set KL_j is below this carries ~nothing
 TRAVERSAL_LIMIT = 3.0  # each dimension is swept over [-3, 3], the prior's +-3 sigma
 STEPS_RANGE = (3, 15)
 TRAVERSAL_CHOICES = ("all", *BETA_MODELS)
@@ -62,59 +60,13 @@ COLOURS["beta-vae-10"] = "#e7298a"
 # ---- the shipped test-set numbers ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class BetaMetrics:
-    """What one checkpoint's metrics.json and history.json say (10k test digits, nats/image)."""
-
-    name: str
-    """Checkpoint name, e.g. "beta-vae-4"."""
-    beta: float
-    """The KL weight it was trained with."""
-    recon: float
-    """Distortion E_q[-log p(x|z)]."""
-    kl: float
-    """Rate KL(q(z|x) || N(0, I))."""
-    neg_elbo: float
-    """recon + kl (the β = 1 objective, an upper bound on -log p(x))."""
-    kl_per_dim: np.ndarray
-    """(d,) average KL_j per latent dimension."""
-    variance_active_units: int
-    """metrics.json "active_units": dims whose posterior mean varies, Var_x(E_q[z_j]) > 0.01."""
-    history_recon: np.ndarray
-    """(E,) test reconstruction after each epoch."""
-    history_kl: np.ndarray
-    """(E,) test KL after each epoch."""
-
-    @property
-    def active_dims(self) -> int:
-        """Dimensions with KL_j > ``ACTIVE_KL`` nats."""
-        return int((self.kl_per_dim > ACTIVE_KL).sum())
-
-    @property
-    def weighted_loss(self) -> float:
-        """The objective it was trained on: recon + β · KL."""
-        return self.recon + self.beta * self.kl
+BetaMetrics = TrainingRecord  # the shared record of kit.models, under the β tab's old name
 
 
 @lru_cache(maxsize=8)
-def load_metrics(name: str) -> BetaMetrics:
+def load_metrics(name: str) -> TrainingRecord:
     """The test-set numbers of a finished β-VAE checkpoint (cached; raises ``CheckpointError``)."""
-    folder, metrics, rows = read_training_record(name)
-    try:
-        test = metrics["test"]
-        return BetaMetrics(
-            name=name,
-            beta=float(metrics["model_config"]["beta"]),
-            recon=float(test["recon"]),
-            kl=float(test["kl"]),
-            neg_elbo=float(test["neg_elbo"]),
-            kl_per_dim=np.asarray(test["kl_per_dim"], dtype=float),
-            variance_active_units=int(test["active_units"]),
-            history_recon=np.array([float(h["test_recon"]) for h in rows]),
-            history_kl=np.array([float(h["test_kl"]) for h in rows]),
-        )
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{folder}: metrics/history lack the numbers ({err!r})") from None
+    return read_training_record(name)
 
 
 def available_metrics() -> tuple[list[BetaMetrics], list[str]]:
@@ -212,7 +164,7 @@ def _reconstruction_summary(rows: list[BetaReconstruction], label: int) -> str:
 
 def beta_reconstruct(index=0) -> dict:
     """Test digit ``index`` reconstructed by every β, with each one's BCE and KL."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     rows = reconstruct_all(x)
     return {
         "input": to_display(x),
@@ -322,7 +274,7 @@ def _traversal_figure(travs: list[Traversal]) -> Figure:
 
 def latent_traversal(index=0, model="all", steps=9) -> dict:
     """Traversal grids of test digit ``index``: one per β, rows by KL_j (descending)."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     choice = as_choice(model, "the model", TRAVERSAL_CHOICES)
     steps = as_int(steps, "the number of steps", *STEPS_RANGE)
     names = BETA_MODELS if choice == "all" else (choice,)
@@ -373,7 +325,7 @@ def _rate_distortion_figure(ms: list[BetaMetrics]) -> Figure:
     for m in ms:
         ax.scatter(m.kl, m.recon, s=60, color=COLOURS[m.name], zorder=3, edgecolor="black")
         ax.annotate(
-            f"{_beta_label(m.name)}\n{m.active_dims} active",
+            f"{_beta_label(m.name)}\n{m.kl_active_units} active",
             (m.kl, m.recon),
             xytext=(0, 9),
             textcoords="offset points",
@@ -412,7 +364,7 @@ def rate_distortion() -> dict:
     for m in ms:
         lines.append(
             f"| {_beta_label(m.name)} | {m.recon:.1f} | {m.kl:.2f} | {m.neg_elbo:.1f} | "
-            f"{m.weighted_loss:.1f} | {m.active_dims} | {m.variance_active_units} |"
+            f"{m.weighted_loss:.1f} | {m.kl_active_units} | {m.variance_active_units} |"
         )
     lines.append(
         "\nAll numbers in nats per image on the 10,000 test digits; −ELBO = recon + KL, and "
@@ -429,7 +381,7 @@ def rate_distortion() -> dict:
                 "recon": m.recon,
                 "kl": m.kl,
                 "neg_elbo": m.neg_elbo,
-                "active_dims": m.active_dims,
+                "active_dims": m.kl_active_units,
                 "active_units": m.variance_active_units,
             }
             for m in ms
@@ -463,7 +415,7 @@ def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
                 fontsize=7,
                 transform=ax.get_xaxis_transform(),
             )
-        ax.set_title(f"{_beta_label(m.name)}: {m.active_dims} of {len(kl)} active", fontsize=10)
+        ax.set_title(f"{_beta_label(m.name)}: {m.kl_active_units} of {len(kl)} active", fontsize=10)
         ax.set_xlabel("dimension (sorted by KL)", fontsize=8, labelpad=12)
     axes[0].set_ylabel("KL_j per image (nats, log scale)")
     axes[-1].text(  # on the largest β, whose inactive stubs leave room at the right
@@ -481,7 +433,7 @@ def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
 def kl_per_dimension() -> dict:
     """Bar plots of each β's test-set KL per latent dimension, with its active-unit count."""
     ms, missing = available_metrics()
-    counts = ", ".join(f"{_beta_label(m.name)}: {m.active_dims}" for m in ms)
+    counts = ", ".join(f"{_beta_label(m.name)}: {m.kl_active_units}" for m in ms)
     summary = (
         f"Active dimensions (test-set KL_j > 0.01 nats) out of 10 — {counts}. Grey bars are "
         "inactive: their posterior equals the prior for every digit, so the decoder learns to "
@@ -494,53 +446,9 @@ def kl_per_dimension() -> dict:
         "numbers": {
             m.name: {
                 "kl_per_dim": [float(k) for k in m.kl_per_dim],
-                "active_dims": m.active_dims,
+                "active_dims": m.kl_active_units,
                 "active_units": m.variance_active_units,
             }
             for m in ms
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="beta.reconstruct",
-        tab="beta",
-        api_name="beta_reconstruct",
-        fn=beta_reconstruct,
-        defaults={"index": 0},
-        summary="One test digit reconstructed by the β = 0.5, 1, 4, 10 VAEs, with each one's BCE and KL.",
-    ),
-    DemoSpec(
-        id="beta.random_digit",
-        tab="beta",
-        api_name="beta_random_digit",
-        fn=beta_random_digit,
-        defaults={"digit_class": "any", "seed": None},
-        summary="A random test digit (optionally of one class) reconstructed by every β.",
-    ),
-    DemoSpec(
-        id="beta.traversal",
-        tab="beta",
-        api_name="latent_traversal",
-        fn=latent_traversal,
-        defaults={"index": 0, "model": "all", "steps": 9},
-        summary="Sweep each latent dimension from -3 to 3 around one digit: inactive dimensions change nothing.",
-    ),
-    DemoSpec(
-        id="beta.rate_distortion",
-        tab="beta",
-        api_name="rate_distortion",
-        fn=rate_distortion,
-        defaults={},
-        summary="Test-set KL (rate) against reconstruction (distortion) for each β, with a table.",
-    ),
-    DemoSpec(
-        id="beta.kl_per_dim",
-        tab="beta",
-        api_name="kl_per_dimension",
-        fn=kl_per_dimension,
-        defaults={},
-        summary="Test-set KL per latent dimension for each β, with the count of active dimensions.",
-    ),
-]

@@ -17,74 +17,26 @@ per epoch with "epoch" and "test_kl_per_dim"), which ``kit.train`` wrote on the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kit.demos.common import as_choice, new_figure
-from kit.demos.registry import DemoSpec
+from kit.evaluate import ACTIVE_UNIT_THRESHOLD as COLLAPSE_THRESHOLD  # nats, per dimension
+from kit.models import BETA_MODELS, CheckpointError, TrainingRecord, read_training_record
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
-from kit.models import CheckpointError, read_training_record
-
-BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
-COLLAPSE_THRESHOLD = 0.01  # nats: a dimension with average KL below this carries ~nothing
 
 
-@dataclass(frozen=True)
-class KLRecord:
-    """What one checkpoint's training files say about its latent dimensions."""
-
-    name: str
-    """Checkpoint name, e.g. "beta-vae-4"."""
-    beta: float
-    """The KL weight it was trained with."""
-    kl_per_dim: np.ndarray
-    """(d,) average KL_j on the test set at the end of training, nats."""
-    variance_active_units: int
-    """metrics.json "active_units": dims whose posterior mean varies, Var_x(E_q[z_j]) > 0.01."""
-    epochs: np.ndarray
-    """(E,) epoch numbers of the history."""
-    kl_history: np.ndarray
-    """(E, d) average KL_j on the test set after each epoch."""
-
-    @property
-    def kl_active_units(self) -> int:
-        return int((self.kl_per_dim > COLLAPSE_THRESHOLD).sum())
-
-    @property
-    def collapsed(self) -> int:
-        return int((self.kl_per_dim < COLLAPSE_THRESHOLD).sum())
-
-    def settled_epochs(self) -> list[int]:
-        """For each collapsed dimension, the epoch from which its KL stayed below the threshold."""
-        out = []
-        for j in np.flatnonzero(self.kl_per_dim < COLLAPSE_THRESHOLD):
-            above = np.flatnonzero(self.kl_history[:, j] >= COLLAPSE_THRESHOLD)  # epochs "on"
-            if above.size == 0:
-                out.append(int(self.epochs[0]))
-            elif above[-1] + 1 < len(self.epochs):
-                out.append(int(self.epochs[above[-1] + 1]))
-        return out
+KLRecord = TrainingRecord  # the shared record of kit.models, under this demo's old name
 
 
 @lru_cache(maxsize=16)
-def load_kl_record(name: str) -> KLRecord:
+def load_kl_record(name: str) -> TrainingRecord:
     """The KL numbers of a finished checkpoint (cached; raises ``CheckpointError``)."""
-    folder, metrics, rows = read_training_record(name)
-    try:
-        test = metrics["test"]
-        kl = np.asarray(test["kl_per_dim"], dtype=float)  # (d,)
-        beta = float(metrics["model_config"]["beta"])
-        epochs = np.array([int(h["epoch"]) for h in rows])  # (E,)
-        kl_hist = np.array([h["test_kl_per_dim"] for h in rows], dtype=float)  # (E, d)
-        active = int(test["active_units"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise CheckpointError(f"{folder}: metrics/history lack the KL numbers ({err!r})") from None
-    return KLRecord(name, beta, kl, active, epochs, kl_hist.reshape(len(epochs), kl.size))
+    return read_training_record(name)
 
 
 def _figure(records: list[KLRecord], picked: KLRecord) -> Figure:
@@ -185,15 +137,3 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
             for r in records
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.posterior_collapse",
-        tab="under_the_hood",
-        api_name="posterior_collapse",
-        fn=posterior_collapse,
-        defaults={"model": "beta-vae-10"},
-        summary="KL per latent dimension across β and across training epochs: larger β switches more dimensions off.",
-    ),
-]

@@ -12,13 +12,10 @@ import numpy as np
 import torch
 
 from kit.data import bundled_test_set
+from kit.demos.errors import DemoInputError
 from kit.models import load_pretrained
 
 DISPLAY_SCALE = 8  # 28 px -> 224 px, nearest neighbour so each pixel stays a crisp square
-
-
-class DemoInputError(ValueError):
-    """A demo argument a learner (or an API caller) got wrong; the message says how to fix it."""
 
 
 @lru_cache(maxsize=16)
@@ -30,7 +27,7 @@ def get_model(name: str):
     return model
 
 
-def test_digit(index) -> tuple[torch.Tensor, int]:
+def load_test_digit(index) -> tuple[torch.Tensor, int]:
     """Test digit ``index`` as (1, 1, 28, 28) float in [0, 1] and its label."""
     digits = bundled_test_set()
     n = len(digits)
@@ -44,9 +41,6 @@ def test_digit(index) -> tuple[torch.Tensor, int]:
         )
     i = int(as_float)
     return digits.as_float(slice(i, i + 1)), int(digits.labels[i])
-
-
-test_digit.__test__ = False  # a loader, not a test, though tests import it by name
 
 
 def parse_digit_class(value) -> int | None:

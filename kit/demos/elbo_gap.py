@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from kit.demos.common import as_int, get_model, new_figure, test_digit, to_display
-from kit.demos.registry import DemoSpec
+from kit.demos.common import as_int, get_model, load_test_digit, new_figure, to_display
 from kit.evaluate import exact_log_px
+from kit.losses import bce_reconstruction, importance_log_px
+from kit.posterior import DiagonalGaussian
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
-from kit.losses import bce_reconstruction, importance_log_px
-from kit.posterior import DiagonalGaussian
 
 MODEL = "vae-2"
 K_VALUES = (1, 2, 5, 10, 50, 100, 500, 1000)
@@ -142,7 +141,7 @@ def _md_row(head: str, cells) -> str:
 
 def elbo_vs_iwae(index: int = 0, seed: int = 0) -> dict:
     """For test digit ``index``: reconstruction, KL, ELBO, and the K-sample bound against K."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     seed = as_int(seed, "the seed", 0, MAX_SEED)
     curve = elbo_and_bounds(x, seed)
     best = float(curve.bound_mean[-1])
@@ -186,15 +185,3 @@ def elbo_vs_iwae(index: int = 0, seed: int = 0) -> dict:
             "gap_exact_to_iwae": curve.exact - best,
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.elbo_vs_iwae",
-        tab="under_the_hood",
-        api_name="elbo_vs_iwae",
-        fn=elbo_vs_iwae,
-        defaults={"index": 0, "seed": 0},
-        summary="ELBO terms for one digit and the importance-weighted bound climbing above the ELBO as K grows.",
-    ),
-]

@@ -26,7 +26,6 @@ import torch
 from torch import Tensor
 
 from kit.demos.common import as_float, as_int, get_model, grid_display, to_display
-from kit.demos.registry import DemoSpec
 
 CVAE_MODEL = "cvae-2"
 MAX_SAMPLES = 64
@@ -174,31 +173,3 @@ def style_sliders(digit=7, z1=0.0, z2=0.0) -> dict:
         "row": grid_display(row, nrow=len(DIGITS)),
         "summary": summary,
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="generate.samples",
-        tab="generate",
-        api_name="generate_digits",
-        fn=generate_digits,
-        defaults={"digit": 7, "n_samples": 16, "temperature": 1.0, "seed": 0},
-        summary="A grid of conditional-VAE samples of one digit, z = temperature · ε, reproducible by seed.",
-    ),
-    DemoSpec(
-        id="generate.same_style",
-        tab="generate",
-        api_name="same_style_all_digits",
-        fn=same_style_all_digits,
-        defaults={"seed": 0, "temperature": 1.0},
-        summary="One latent code decoded with all ten labels: z carries the style, the label the digit.",
-    ),
-    DemoSpec(
-        id="generate.style_sliders",
-        tab="generate",
-        api_name="style_sliders",
-        fn=style_sliders,
-        defaults={"digit": 7, "z1": 0.0, "z2": 0.0},
-        summary="Move the 2-d style code by hand: the chosen digit and all ten digits in that style.",
-    ),
-]

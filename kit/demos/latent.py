@@ -49,11 +49,10 @@ from kit.demos.common import (
     as_int,
     get_model,
     grid_display,
+    load_test_digit,
     new_figure,
-    test_digit,
     to_display,
 )
-from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -173,6 +172,7 @@ def code_stats(z: np.ndarray) -> CodeStats:
 
 @lru_cache(maxsize=len(LATENT_MODELS))
 def encoded_test_set_stats(name: str) -> CodeStats:
+    """``code_stats`` of one model's test-set codes (cached per model)."""
     return code_stats(encoded_test_set(name))
 
 
@@ -180,22 +180,22 @@ def encoded_test_set_stats(name: str) -> CodeStats:
 
 
 def _prior_circles(ax, radii=(1.0, 2.0, 3.0), color="black") -> None:
+    """Dashed circles |z| = 1, 2, 3: N(0, I) puts 39%, 86%, 99% of its mass inside them."""
     from matplotlib.patches import Circle
 
-    """Dashed circles |z| = 1, 2, 3: N(0, I) puts 39%, 86%, 99% of its mass inside them."""
     for r in radii:
         ax.add_patch(Circle((0, 0), r, fill=False, ls="--", lw=0.8, color=color, alpha=0.6))
 
 
 def scatter_figure() -> Figure:
-    from matplotlib.lines import Line2D
-
     """AE-2 and VAE-2 codes of the test set side by side, coloured by digit.
 
     Built per call from the cached codes (a few tens of ms): a matplotlib Figure is mutable and
     Gradio renders it in a worker thread, so one shared Figure could be drawn by two requests at
     once.
     """
+    from matplotlib.lines import Line2D
+
     order, labels = _draw_order(), digit_labels()
     colors = TAB10[labels[order]]  # (N, 3)
     fig = new_figure(figsize=(10.5, 4.8), layout="constrained")
@@ -323,12 +323,12 @@ def z_to_pixel(z1: float, z2: float) -> tuple[int, int]:
 
 @lru_cache(maxsize=1)
 def map_image() -> np.ndarray:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     """The VAE-2 codes drawn on [-4, 4]^2 as a (480, 480, 3) uint8 image, read-only.
 
     The axes fill the whole picture, so pixels map to z linearly (``pixel_to_z``).
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     dpi = 100
     fig = new_figure(figsize=(MAP_PX / dpi, MAP_PX / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -387,6 +387,7 @@ class Neighbour:
 
 
 def nearest_code(z1: float, z2: float) -> Neighbour:
+    """The test digit whose VAE-2 code lies closest (Euclidean) to the point (z1, z2)."""
     codes = encoded_test_set(VAE_MODEL)
     d2 = ((codes - np.array([z1, z2], dtype=np.float32)) ** 2).sum(axis=1)  # (10000,)
     i = int(d2.argmin())
@@ -469,8 +470,8 @@ def latent_path(name: str, x_a: torch.Tensor, x_b: torch.Tensor, steps: int) -> 
 
 def interpolate(index_a: int = 2, index_b: int = 0, steps: int = 10) -> dict:
     """AE-2 and VAE-2 straight-line paths between test digits a and b, decoded frame by frame."""
-    x_a, label_a = test_digit(index_a)
-    x_b, label_b = test_digit(index_b)
+    x_a, label_a = load_test_digit(index_a)
+    x_b, label_b = load_test_digit(index_b)
     steps = as_int(steps, "the number of steps", *STEPS_RANGE)
     if int(float(index_a)) == int(float(index_b)):
         raise DemoInputError("pick two different test digits to interpolate between")
@@ -511,39 +512,3 @@ def interpolate(index_a: int = 2, index_b: int = 0, steps: int = 10) -> dict:
         "summary": summary,
         "numbers": numbers,
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="latent.scatter",
-        tab="latent",
-        api_name="latent_scatter",
-        fn=show_scatter,
-        defaults={},
-        summary="The 10k test digits in the AE-2 and VAE-2 latent planes, with their spread statistics.",
-    ),
-    DemoSpec(
-        id="latent.grid",
-        tab="latent",
-        api_name="latent_grid",
-        fn=latent_grid,
-        defaults={"r": 3.0, "n": 15},
-        summary="An n x n lattice over [-r, r]^2 of the VAE-2 plane, decoded into one picture.",
-    ),
-    DemoSpec(
-        id="latent.decode_point",
-        tab="latent",
-        api_name="decode_point",
-        fn=decode_point,
-        defaults={"z1": 0.0, "z2": 0.0},
-        summary="One point of the VAE-2 plane decoded, marked on the map of the test codes.",
-    ),
-    DemoSpec(
-        id="latent.interpolate",
-        tab="latent",
-        api_name="interpolate",
-        fn=interpolate,
-        defaults={"index_a": 2, "index_b": 0, "steps": 10},
-        summary="Straight-line paths between two test digits in AE-2 and VAE-2, with a smoothness measure.",
-    ),
-]

@@ -24,12 +24,11 @@ from kit.demos.common import (
     as_float,
     as_int,
     get_model,
+    load_test_digit,
     parse_digit_class,
     random_index,
-    test_digit,
     to_display,
 )
-from kit.demos.registry import DemoSpec
 from kit.losses import bce_reconstruction
 from kit.preprocess import BlankImageError, load_image_file, to_mnist_digit
 
@@ -165,7 +164,7 @@ def _display(x: torch.Tensor, label: int | None = None, noise=0.0, seed=0) -> di
 
 def show_test_digit(index: int = 0, noise: float = 0.0) -> dict:
     """Reconstruct test digit ``index`` (plus optional input noise) with every model."""
-    x, label = test_digit(index)
+    x, label = load_test_digit(index)
     return _display(x, label, noise)
 
 
@@ -187,39 +186,3 @@ def show_upload(path=None, noise: float = 0.0) -> dict:
     if path is None or (isinstance(path, str) and not path.strip()):
         raise BlankImageError("no file was uploaded: choose an image of one digit first")
     return _display(to_mnist_digit(load_image_file(path)), noise=noise)
-
-
-DEMOS = [
-    DemoSpec(
-        id="reconstruction.test_digit",
-        tab="reconstruction",
-        api_name="reconstruct_test_digit",
-        fn=show_test_digit,
-        defaults={"index": 0, "noise": 0.0},
-        summary="One test digit (optionally noisy) through AE-32, AE-2 and VAE-2, with each error and the VAE's loss split.",
-    ),
-    DemoSpec(
-        id="reconstruction.random_digit",
-        tab="reconstruction",
-        api_name="random_test_digit",
-        fn=show_random_digit,
-        defaults={"digit_class": "any", "seed": None, "noise": 0.0},
-        summary="A random test digit (optionally of one class), reconstructed by every model.",
-    ),
-    DemoSpec(
-        id="reconstruction.drawing",
-        tab="reconstruction",
-        api_name="reconstruct_drawing",
-        fn=show_drawing,
-        defaults={"sketch": None, "noise": 0.0},
-        summary="Your own drawing, preprocessed like MNIST, reconstructed by every model.",
-    ),
-    DemoSpec(
-        id="reconstruction.upload",
-        tab="reconstruction",
-        api_name="reconstruct_upload",
-        fn=show_upload,
-        defaults={"path": None, "noise": 0.0},
-        summary="An uploaded image file (checked, then preprocessed like MNIST), reconstructed by every model.",
-    ),
-]

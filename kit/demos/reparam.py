@@ -36,7 +36,6 @@ from torch import Tensor
 from torch.distributions import Normal
 
 from kit.demos.common import as_choice, as_float, as_int, new_figure
-from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -299,23 +298,3 @@ def no_gradient_path(
         "summary": code + verdict,
         "numbers": {"z": out.z, "mu_grad": out.grad, "error": out.error, "gradient_flows": works},
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.reparam_gradients",
-        tab="under_the_hood",
-        api_name="reparam_gradients",
-        fn=reparam_gradients,
-        defaults={"f": "z^2", "mu": 1.0, "sigma": 1.0, "n_samples": 10, "repeats": 500, "seed": 0},
-        summary="Pathwise vs score-function estimates of d/dμ E[f(z)]: both unbiased, the pathwise one far less noisy.",
-    ),
-    DemoSpec(
-        id="under_the_hood.no_gradient_path",
-        tab="under_the_hood",
-        api_name="no_gradient_path",
-        fn=no_gradient_path,
-        defaults={"method": "Normal(mu, sigma).sample()", "mu": 1.0, "sigma": 1.0, "seed": 0},
-        summary="backward() through .sample() fails (and torch.normal gives zero); .rsample() works.",
-    ),
-]

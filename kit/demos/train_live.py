@@ -33,7 +33,6 @@ import torch
 
 from kit.data import DataUnavailableError, Digits, bundled_test_set, load_mnist
 from kit.demos.common import DemoInputError, as_choice, as_float, as_int, grid_display, new_figure
-from kit.demos.registry import DemoSpec
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -522,16 +521,3 @@ def runs_table(runs: list | None) -> str:
             f"| {recon} | {kl} | {r['after_mse']:.4f} |"
         )
     return "\n".join(lines)
-
-
-DEMOS = [
-    DemoSpec(
-        id="train_live.run",
-        tab="train_live",
-        api_name="train_live",
-        fn=train_to_end,
-        defaults={"kind": "vae", "beta": 1.0, "latent_dim": 2, "epochs": 1, "max_steps": 60},
-        summary="Train a small AE/VAE/CVAE for a few steps: loss curve, before/after reconstructions.",
-        trains=True,
-    ),
-]

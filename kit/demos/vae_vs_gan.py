@@ -30,7 +30,6 @@ from torch import Tensor
 
 from kit.data import bundled_test_set
 from kit.demos.common import as_int, get_model, grid_display
-from kit.demos.registry import DemoSpec
 
 VAE_MODEL = "vae-2"
 GAN_MODEL = "gan"
@@ -160,15 +159,3 @@ def vae_vs_gan(n_shown: int = 16, seed: int = 0) -> dict:
             "real_gradient": s_real.gradient,
         },
     }
-
-
-DEMOS = [
-    DemoSpec(
-        id="under_the_hood.vae_vs_gan",
-        tab="under_the_hood",
-        api_name="vae_vs_gan",
-        fn=vae_vs_gan,
-        defaults={"n_shown": 16, "seed": 0},
-        summary="VAE-2 and GAN samples side by side with a sharpness measure, and an interpolation row for each.",
-    ),
-]

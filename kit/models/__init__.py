@@ -16,9 +16,12 @@ from kit.models.autoencoder import Autoencoder, AutoencoderOutput
 from kit.models.config import ModelConfig
 from kit.models.cvae import CVAE
 from kit.models.gan import GAN, GANSample
+from kit.models.loss import LossTerms
+from kit.models.record import TrainingRecord
 from kit.models.vae import VAE, VAEOutput
 
 __all__ = [
+    "BETA_MODELS",
     "CVAE",
     "GAN",
     "MODELS_DIR",
@@ -28,7 +31,9 @@ __all__ = [
     "AutoencoderOutput",
     "CheckpointError",
     "GANSample",
+    "LossTerms",
     "ModelConfig",
+    "TrainingRecord",
     "VAEOutput",
     "build_model",
     "default_models_dir",
@@ -62,6 +67,9 @@ SHIPPED = (
     "cvae-2",
     "gan",
 )
+
+#: the four 10-dimensional beta-VAEs, in increasing beta (the beta tab, the collapse demo)
+BETA_MODELS = ("beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 
 _CLASSES = {"ae": Autoencoder, "vae": VAE, "cvae": CVAE, "gan": GAN}
 
@@ -104,10 +112,12 @@ def _read_json(path: Path):
         raise CheckpointError(f"{path}: not valid JSON ({err})") from None
 
 
-def read_training_record(name: str) -> tuple[Path, dict, list[dict]]:
-    """A finished checkpoint's ``(folder, metrics, history)``: ``metrics.json`` as a dict and
-    ``history.json``'s per-epoch rows sorted by epoch. Raises ``CheckpointError`` when the
-    weights, or either file, are missing or not JSON (the callers check the keys they need)."""
+def read_training_record(name: str) -> TrainingRecord:
+    """A finished VAE-family checkpoint's ``metrics.json`` and ``history.json``, typed.
+
+    History rows are sorted by epoch. Raises ``CheckpointError`` naming the file when the
+    weights or either file are missing, not JSON, or lack a number the record holds.
+    """
     folder = default_models_dir() / name
     if not (folder / "model.safetensors").is_file():
         raise CheckpointError(
@@ -120,7 +130,10 @@ def read_training_record(name: str) -> tuple[Path, dict, list[dict]]:
         rows = sorted(history, key=lambda h: h["epoch"])
     except (KeyError, TypeError) as err:
         raise CheckpointError(f"{folder / 'history.json'}: rows lack an epoch ({err!r})") from None
-    return folder, metrics, rows
+    try:
+        return TrainingRecord.parse(name, folder, metrics, rows)
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{folder}: metrics/history lack the numbers ({err!r})") from None
 
 
 def load_pretrained(name: str | Path, models_dir: str | Path | None = None, device: str = "cpu"):

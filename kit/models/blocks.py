@@ -49,6 +49,7 @@ class Decoder(nn.Module):
         self.image_size = image_size
 
     def forward(self, z: Tensor) -> Tensor:
+        """The decoder's logits, shaped as images."""
         s = self.image_size
         return self.net(z).view(-1, 1, s, s)  # (B, d) -> (B, 784) -> (B, 1, 28, 28)
 
@@ -95,8 +96,10 @@ class HubModel(PyTorchModelHubMixin):
         return model
 
     def num_parameters(self) -> int:
+        """How many weights the model has, all trainable."""
         return sum(p.numel() for p in self.parameters())  # type: ignore[attr-defined]
 
     @property
     def device(self) -> torch.device:
+        """Where the model's weights live."""
         return next(self.parameters()).device  # type: ignore[attr-defined]

@@ -29,4 +29,5 @@ class ModelConfig:
 
     @property
     def pixels(self) -> int:
+        """D, the pixels of one image: image_size squared (784)."""
         return self.image_size * self.image_size

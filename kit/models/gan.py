@@ -18,11 +18,15 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from kit.losses import gan_discriminator_loss, gan_generator_loss
 from kit.models.blocks import HubModel, mlp
 from kit.models.config import ModelConfig
+from kit.models.loss import LossTerms
 
 
 class LeakyReLU02(nn.LeakyReLU):
+    """LeakyReLU with slope 0.2, as a class ``mlp`` can instantiate without arguments."""
+
     def __init__(self):
         super().__init__(0.2)
 
@@ -38,6 +42,8 @@ class GANSample:
 
 
 class GAN(nn.Module, HubModel):
+    """Generator and discriminator of the MLP GAN; ``kit.train`` steps them in turn."""
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -59,5 +65,36 @@ class GAN(nn.Module, HubModel):
         return self.discriminator(x.flatten(1)).squeeze(1)
 
     def forward(self, n: int, generator: torch.Generator | None = None) -> GANSample:
+        """Draw n noise vectors z ~ N(0, I) (from ``generator``) and generate G(z)."""
         z = torch.randn(n, self.config.latent_dim, generator=generator, device=self.device)
         return GANSample(images=self.decode(z), z=z)
+
+    def discriminator_loss(self, x: Tensor, fake: Tensor) -> Tensor:
+        """L_D on real x and generated ``fake`` (detached: this step trains D only), a scalar."""
+        return gan_discriminator_loss(self.discriminate(x), self.discriminate(fake.detach()))
+
+    def generator_loss(self, fake: Tensor) -> Tensor:
+        """The non-saturating L_G = -log D(G(z)), batch mean: G's step, against D as it is now."""
+        return gan_generator_loss(self.discriminate(fake))
+
+    def loss(
+        self,
+        x: Tensor,
+        y: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+        kl_weight: float = 1.0,
+        free_bits: float = 0.0,
+    ) -> LossTerms:
+        """How D judges a batch: total = L_D on x against as many fresh G(z), parts per image.
+
+        ``d_real`` = D(x) and ``d_fake`` = D(G(z)) as probabilities (B,). Training alternates
+        ``discriminator_loss`` and ``generator_loss`` instead, since G's step must see the D
+        that the first step updated. ``y``, ``kl_weight`` and ``free_bits`` are unused.
+        """
+        fake = self(x.shape[0], generator=generator).images  # (B, 1, 28, 28)
+        real_logits, fake_logits = self.discriminate(x), self.discriminate(fake)  # (B,) each
+        return LossTerms(
+            total=gan_discriminator_loss(real_logits, fake_logits),
+            parts={"d_real": torch.sigmoid(real_logits), "d_fake": torch.sigmoid(fake_logits)},
+        )

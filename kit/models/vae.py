@@ -17,10 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
+from kit.losses import bce_reconstruction, beta_weighted, free_bits_kl
 from kit.models.blocks import Decoder, HubModel, mlp
 from kit.models.config import ModelConfig
+from kit.models.loss import LossTerms
 from kit.posterior import DiagonalGaussian
 
 
@@ -39,6 +42,13 @@ class VAEOutput:
 
 
 class VAE(nn.Module, HubModel):
+    """The (beta-)VAE; every method takes an optional condition ``y`` (labels, shape (B,)).
+
+    A plain VAE ignores ``y``; the conditional subclass (``CVAE``) needs it and joins its one-hot
+    code to the encoder's and the decoder's inputs. So one call, ``model.loss(x, y)``, trains
+    either, and no caller asks which one it holds.
+    """
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
@@ -53,25 +63,67 @@ class VAE(nn.Module, HubModel):
         """Extra inputs joined to the image (encoder) and to z (decoder): none here, 10 in a CVAE."""
         return 0
 
-    def _posterior(self, inputs: Tensor) -> DiagonalGaussian:
-        h = self.trunk(inputs)  # (B, 784 [+10]) -> (B, 128)
+    def _with_condition(self, h: Tensor, y: Tensor | None) -> Tensor:
+        """[h ; onehot(y)] for a conditional model, h itself otherwise: (B, n) -> (B, n [+ 10])."""
+        extra = self.condition_dim_for(self.config)
+        if extra == 0:
+            return h
+        if y is None:
+            raise ValueError(f"{type(self).__name__} needs the digit labels y as its condition")
+        one_hot = F.one_hot(y.long(), extra).to(self.mu_head.weight.dtype)  # (B,) -> (B, 10)
+        return torch.cat([h, one_hot], dim=1)
+
+    def encode(self, x: Tensor, y: Tensor | None = None) -> DiagonalGaussian:
+        """q(z|x [, y]): x (B, 1, 28, 28) -> mu, logvar (B, d)."""
+        h = self.trunk(self._with_condition(x.flatten(1), y))  # (B, 784 [+10]) -> (B, 128)
         return DiagonalGaussian(mu=self.mu_head(h), logvar=self.logvar_head(h))  # (B, d) each
 
-    def encode(self, x: Tensor) -> DiagonalGaussian:
-        return self._posterior(x.flatten(1))
+    def decode_logits(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """The decoder's logits: z (B, d) [+ label] -> (B, 1, 28, 28)."""
+        return self.decoder(self._with_condition(z, y))
 
-    def decode_logits(self, z: Tensor) -> Tensor:
-        return self.decoder(z)  # (B, d) -> (B, 1, 28, 28)
+    def decode(self, z: Tensor, y: Tensor | None = None) -> Tensor:
+        """The mean image of p(x|z [, y]), sigmoid(logits), in [0, 1]: (B, d) -> (B, 1, 28, 28)."""
+        return torch.sigmoid(self.decode_logits(z, y))
 
-    def decode(self, z: Tensor) -> Tensor:
-        return torch.sigmoid(self.decode_logits(z))  # in [0, 1]
-
-    def embed(self, x: Tensor) -> Tensor:
+    def embed(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """The point in latent space that represents x (for plots): the posterior mean."""
-        return self.encode(x).mu
+        return self.encode(x, y).mu
 
-    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> VAEOutput:
-        posterior = self.encode(x)
+    def reconstruct(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """The deterministic reconstruction: the decoded posterior mean, sigmoid(g(mu [, y]))."""
+        return self.decode(self.embed(x, y), y)  # (B, 1, 28, 28) -> (B, d) -> (B, 1, 28, 28)
+
+    def forward(
+        self, x: Tensor, y: Tensor | None = None, *, generator: torch.Generator | None = None
+    ) -> VAEOutput:
+        """Encode, draw one z per image (reparameterized, from ``generator``), decode."""
+        posterior = self.encode(x, y)
         z = posterior.sample(generator)
-        logits = self.decode_logits(z)
+        logits = self.decode_logits(z, y)
         return VAEOutput(recon=torch.sigmoid(logits), logits=logits, posterior=posterior, z=z)
+
+    def loss(
+        self,
+        x: Tensor,
+        y: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+        kl_weight: float = 1.0,
+        free_bits: float = 0.0,
+    ) -> LossTerms:
+        """The weighted negative ELBO with one sample of z per image, and its parts.
+
+        total = mean_b E_q[-log p(x|z)] + w * KL_term,  w = ``kl_weight`` (beta, maybe annealed)
+
+        KL_term is mean_b KL(q(z|x) || N(0, I)), or with ``free_bits`` > 0 the free-bits form
+        ``kit.losses.free_bits_kl``. The parts ``recon`` and ``kl`` are per image, the KL
+        unweighted; w = 1 and no free bits give the plain negative ELBO.
+        """
+        out = self(x, y, generator=generator)
+        recon = bce_reconstruction(out.logits, x)  # E_q[-log p(x|z)], (B,)
+        kl_dims = out.posterior.kl_per_dim()  # (B, d)
+        kl = kl_dims.sum(1)  # KL(q(z|x) || p(z)), (B,)
+        kl_term = free_bits_kl(kl_dims, free_bits) if free_bits > 0 else kl.mean()
+        total = beta_weighted(recon.mean(), kl_term, kl_weight)  # L = recon + w * KL
+        return LossTerms(total=total, parts={"recon": recon, "kl": kl}, posterior=out.posterior)

@@ -1,8 +1,10 @@
 r"""The bank as an Anki-importable CSV: one note per question (front, back, tags).
 
 Anki 2.1.55+ reads file headers on lines starting with ``#``: ``#separator:Comma``,
-``#html:true`` (the fields are HTML) and ``#tags column:3``. The front is the title and the
-question; the back is the answer, the key points and the sources; every field is rendered by
+``#html:true`` (the fields are HTML) and ``#tags column:3``. The front is the title, the time
+box and roles, and the question; the back is the answer, the key points with their levels, the
+Junior/Senior/Staff levels, the red flags, the follow-ups with their answers, the evidence and
+the sources; every field is rendered by
 ``render_markdown`` (raw HTML escaped) with math between ``\(...\)`` / ``\[...\]``, which Anki's
 MathJax typesets. Tags are the topic, the difficulty and the question's tags, spaces replaced by
 underscores (Anki separates tags with spaces).
@@ -26,17 +28,42 @@ def _html(text: str) -> str:
     return render_markdown(text, math="anki").strip()
 
 
+def _list(title: str, items: list[str]) -> str:
+    rows = "\n".join(f"<li>{_html(i)}</li>" for i in items)
+    return f"<h4>{title}</h4>\n<ul>\n{rows}\n</ul>"
+
+
 def front(q: Question) -> str:
-    """The card's front: title and question."""
-    return f"<h3>{escape(q.title)}</h3>\n{_html(q.question)}"
+    """The card's front: title, time box and roles, and the question."""
+    roles = ", ".join(r.replace("-", " ") for r in q.roles)
+    facts = f"<p><em>{q.time_box} min · {escape(roles)}</em></p>" if q.time_box else ""
+    return f"<h3>{escape(q.title)}</h3>\n{facts}{_html(q.question)}"
 
 
 def back(q: Question) -> str:
-    """The card's back: answer, key points, sources."""
+    """The card's back: answer, key points with their levels, the Junior/Senior/Staff levels,
+    red flags, follow-ups with their answers, evidence and sources."""
     parts = [_html(q.answer)]
     if q.key_points:
-        items = "\n".join(f"<li>{_html(p)}</li>" for p in q.key_points)
-        parts.append(f"<h4>Key points</h4>\n<ul>\n{items}\n</ul>")
+        levels = q.key_point_levels or [""] * len(q.key_points)
+        points = [
+            f"**[{lv}]** {p}" if lv else p for lv, p in zip(levels, q.key_points, strict=True)
+        ]
+        parts.append(_list("Key points", points))
+    if q.levels:
+        parts.append(_list("Levels", [f"**{k.title()}:** {v}" for k, v in q.levels.items()]))
+    if q.red_flags:
+        parts.append(
+            _list("Red flags", [f"{f.claim} **Why it is wrong:** {f.why}" for f in q.red_flags])
+        )
+    if q.follow_ups:
+        answers = q.follow_up_answers or [""] * len(q.follow_ups)
+        rows = [
+            f"{f} **Answer:** {a}" if a else f for f, a in zip(q.follow_ups, answers, strict=True)
+        ]
+        parts.append(_list("Follow-ups", rows))
+    if q.evidence:
+        parts.append(_list("Evidence (measured on the shipped models)", q.evidence))
     if q.sources:
         items = "\n".join(f"<li>{escape(s)}</li>" for s in q.sources)
         parts.append(f"<h4>Sources</h4>\n<ul>\n{items}\n</ul>")

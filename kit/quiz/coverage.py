@@ -17,17 +17,33 @@ The text is normalised before matching: Unicode NFKC and case folding, Greek let
 piece of ``snake_case``. A multi-word alternative such as ``posterior collapse`` matches any run
 of spaces, hyphens or underscores between its words.
 
-This is a study aid, not a grader: it cannot see negation ("not deterministic") or wrong
-reasoning that uses the right words.
+An alternative under 3 characters ("mu") matches whole words only, so that "mu" never matches
+"must" or "multiple"; "kl" is the exception and also matches "KLD".
+
+**Negation.** An occurrence is *negated* when one of the ``NEGATION_WINDOW`` words just before
+it, in the same clause, is a negation: "not", "never", "cannot" or a word ending in "n't"
+("isn't", "doesn’t"); "no", "without" and "nor" negate only the next ``NARROW_WINDOW`` words,
+their object ("estimated without bias from one sample" does not negate "sample"). A clause ends at ``. , ; : ! ? ( )`` and at "but" /
+"however", and "not only" / "not just" / "not merely" do not negate. A group is matched by an
+occurrence whose negation agrees with the point's own, alternative by alternative: when the
+point's text contains that alternative, its first occurrence there sets the polarity, otherwise
+it is affirmative. So "sampling is not differentiable" does not cover "z is a differentiable
+function of mu" (keyword ``differentiable``), and does cover "sampling isn't differentiable"
+(the point negates it too), while "sampling is differentiable" does not cover the latter.
+
+This is a study aid, not a grader: it cannot see wrong reasoning that uses the right words, nor
+negation further away or in other forms ("fails to be differentiable").
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 MAX_TEXT_CHARS = 50_000
 """Only the first this many characters of an answer are checked (a typed answer is far shorter)."""
@@ -202,6 +218,27 @@ _GREEK_RE = re.compile("|".join(map(re.escape, _GREEK)))
 _LATEX_VAR_RE = re.compile(r"\\var(epsilon|theta|phi|pi|rho|sigma|kappa)")
 _WORD_RE = re.compile(r"[^\W_]+")  # runs of letters/digits: underscores split words
 _SEPARATOR = r"[\s\-_]+"
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # words, keeping "isn't" whole
+_CLAUSE_END_RE = re.compile(r"[.,;:!?()]|\bbut\b|\bhowever\b")
+
+NEGATIONS = frozenset({"not", "never", "cannot"})
+"""Words that negate the next ``NEGATION_WINDOW`` words (as does every word ending in "n't")."""
+
+NARROW_NEGATIONS = frozenset({"no", "without", "nor"})
+"""Words that negate only the next ``NARROW_WINDOW`` words: their object ("without bias from
+one sample" negates "bias", not "sample")."""
+
+NOT_NEGATING = frozenset({"only", "just", "merely"})
+"""After "not", these make it affirm ("not only X" says X)."""
+
+NEGATION_WINDOW = 4
+"""How many words before an occurrence are searched for a negation."""
+
+NARROW_WINDOW = 2
+"""How far back a ``NARROW_NEGATIONS`` word reaches."""
+
+PREFIX_SHORT = frozenset({"kl"})
+"""Alternatives under 3 characters that still match as a word prefix ("kl" in "KLD")."""
 _SUFFIXES = ("ing", "ies", "es", "ed", "ly", "s")
 
 
@@ -282,6 +319,7 @@ def _clean_groups(groups: Sequence[Sequence[str]]) -> list[list[str]]:
     return cleaned
 
 
+@lru_cache(maxsize=4096)
 def _pattern(alternative: str) -> re.Pattern[str]:
     """A regex finding `alternative` at the start of a word; its words may be joined by any run
     of spaces, hyphens or underscores."""
@@ -290,12 +328,72 @@ def _pattern(alternative: str) -> re.Pattern[str]:
     # A word starts where the previous character is not a letter or digit. If the alternative
     # itself begins with a non-word character (e.g. "\\mu", "$"), no boundary is needed.
     boundary = r"(?<![^\W_])" if _WORD_RE.match(alternative) else ""
-    return re.compile(boundary + body)
+    # Short alternatives ("mu") match whole words only: "mu" would start "must", "multiple".
+    end = r"(?![^\W_])" if len(alternative) < 3 and alternative not in PREFIX_SHORT else ""
+    return re.compile(boundary + body + end)
 
 
-def group_matches(text: str, group: Sequence[str]) -> bool:
-    """Whether any alternative of `group` occurs in normalised `text` as a word prefix."""
-    return any(_pattern(alt).search(text) for alt in group)
+def _scope(word: str, following: str) -> int:
+    """How many of the next words `word` negates (0: it is not a negation)."""
+    if word == "not" and following in NOT_NEGATING:
+        return 0
+    if word in NEGATIONS or word.endswith(("n't", "n’t")):
+        return NEGATION_WINDOW
+    return NARROW_WINDOW if word in NARROW_NEGATIONS else 0
+
+
+class _Negations:
+    """One normalised text's words and clause ends, to say which occurrences are negated.
+
+    Built once per text: each query is two binary searches over the words and clause ends.
+    """
+
+    def __init__(self, text: str):
+        words = list(_TOKEN_RE.finditer(text))
+        self.word_ends = [w.end() for w in words]
+        self.word_starts = [w.start() for w in words]
+        self.clause_ends = [m.end() for m in _CLAUSE_END_RE.finditer(text)]
+        names = [w.group(0) for w in words] + [""]
+        self.scopes = [_scope(w, names[i + 1]) for i, w in enumerate(names[:-1])]
+
+    def negated(self, start: int) -> bool:
+        """Whether the occurrence at `start` follows a negation in its clause (module doc)."""
+        last = bisect.bisect_right(self.word_ends, start)  # words wholly before `start`
+        first = max(0, last - NEGATION_WINDOW)
+        ended = bisect.bisect_right(self.clause_ends, start)  # clause ends before `start`
+        if ended:  # only words after the last of them count
+            first = max(first, bisect.bisect_left(self.word_starts, self.clause_ends[ended - 1]))
+        # word i negates the occurrence when it reaches it: last - i words away at most
+        return any(self.scopes[i] >= last - i for i in range(first, last))
+
+
+def negated(text: str, start: int) -> bool:
+    """Whether the occurrence at `start` of normalised `text` is negated (see the module doc)."""
+    return _Negations(text).negated(start)
+
+
+def _polarity(point: str, alternative: str) -> bool:
+    """Whether the point itself negates `alternative`: its first occurrence in the point's
+    normalised text is negated (an alternative the point never uses is affirmative)."""
+    found = _pattern(alternative).search(point)
+    return negated(point, found.start()) if found else False
+
+
+def group_matches(
+    text: str,
+    group: Sequence[str],
+    point: str = "",
+    negations: _Negations | None = None,
+) -> bool:
+    """Whether an alternative of `group` occurs in normalised `text` as a word prefix, negated
+    exactly when the normalised `point` negates that alternative itself. ``negations``:
+    ``text``'s, when already built."""
+    negations = negations or _Negations(text)
+    for alt in group:
+        negative = _polarity(point, alt)
+        if any(negations.negated(m.start()) == negative for m in _pattern(alt).finditer(text)):
+            return True
+    return False
 
 
 def coverage(
@@ -314,6 +412,7 @@ def coverage(
     text = normalise(answer_text[:MAX_TEXT_CHARS] if isinstance(answer_text, str) else "")
     keywords = list(keywords or [])
     explicit = list(explicit or [])
+    negations = _Negations(text)
     items = []
     for index, point in enumerate(key_points):
         groups = _clean_groups(keywords[index]) if index < len(keywords) else []
@@ -323,7 +422,8 @@ def coverage(
             from_keywords = False
         if not groups:
             groups = content_words(point)
-        matched = [group_matches(text, g) for g in groups]
+        point_text = normalise(point)
+        matched = [group_matches(text, g, point_text, negations) for g in groups]
         # At least one group must match: a point with no checkable words is never covered.
         needed = max(1, math.ceil(len(groups) / 2))
         items.append(
@@ -337,18 +437,3 @@ def coverage(
             )
         )
     return items
-
-
-def coverage_markdown(items: Sequence[CoverageItem]) -> str:
-    """A checklist for the UI: ✅ / ⬜ per point, with the keywords still missing."""
-    if not items:
-        return ""
-    covered = sum(item.covered for item in items)
-    lines = [f"**Your answer covers {covered} of {len(items)} key points** (keyword check).", ""]
-    for item in items:
-        if item.covered:
-            lines.append(f"- ✅ {item.point}")
-        else:
-            missing = ", ".join(f"`{m}`" for m in item.missing)
-            lines.append(f"- ⬜ {item.point} — try mentioning: {missing}")
-    return "\n".join(lines)

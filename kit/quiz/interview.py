@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from kit.quiz.record import ID_PATTERN
 from kit.quiz.schedule import to_utc
 
 FORMAT = "latent-lab-interview"
@@ -44,7 +45,6 @@ MAX_QUESTIONS = 50
 MAX_NOTES_CHARS = 20_000
 """Longest notes kept per question (longer notes are cut)."""
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _KEYS = frozenset({"format", "version", "started", "finished", "current", "entered", "items"})
 _ITEM_KEYS = frozenset({"id", "hints", "ticked", "notes", "seconds"})
 
@@ -61,6 +61,8 @@ class QuestionLike(Protocol):
     topic: str
     hints: list[str]
     key_points: list[str]
+    key_point_levels: list[str]
+    time_box: int
 
 
 # --------------------------------------------------------------------------- helpers
@@ -104,7 +106,7 @@ def _check(session: Any) -> None:
             raise SessionError("An interview question entry has missing or unknown fields.")
         ok = (
             isinstance(item["id"], str)
-            and _ID_RE.match(item["id"]) is not None
+            and ID_PATTERN.match(item["id"]) is not None
             and _is_count(item["hints"])
             and isinstance(item["ticked"], list)
             and all(_is_count(i) for i in item["ticked"])
@@ -156,7 +158,7 @@ def start_session(question_ids: Iterable[str], now: datetime) -> dict[str, Any]:
     now = _utc(now)
     ids: list[str] = []
     for qid in question_ids:
-        if not isinstance(qid, str) or _ID_RE.match(qid) is None or len(qid) > 100:
+        if not isinstance(qid, str) or ID_PATTERN.match(qid) is None or len(qid) > 100:
             raise SessionError(f"{str(qid)[:40]!r} is not a valid question id.")
         if qid not in ids:
             ids.append(qid)
@@ -330,7 +332,8 @@ def summary_markdown(
     """The session written up as markdown, to show, copy or download.
 
     Date and duration, then per question: title, topic, time spent, rubric points ticked (x/y,
-    each point marked ✅ or ⬜), hints used and the notes. For a running session pass `now` to
+    and how many of the [must] points), hints used, the time box (marked "(over)" when the time
+    spent passed it), each point with its level marked ✅ or ⬜, and the notes. For a running session pass `now` to
     count the time up to now; without it only the time already booked is counted.
     """
     _check(session)
@@ -369,13 +372,25 @@ def summary_markdown(
         points_total += len(points)
         hints_total += item["hints"]
         running = not finished and index == session["current"]
+        levels = list(question.key_point_levels) or [""] * len(points)
+        musts = [i for i, level in enumerate(levels) if level == "must"]
+        must_part = f" · must-haves {len(set(musts) & set(ticked))}/{len(musts)}" if musts else ""
+        over = seconds[index] > 60 * question.time_box > 0
         sections += [
             f"*{escape_markdown(question.topic)}* · time {format_duration(seconds[index])}"
             f"{' (in progress)' if running else ''} · rubric {len(ticked)}/{len(points)}"
-            f" · hints {item['hints']} of {len(question.hints)}",
+            f"{must_part} · hints {item['hints']} of {len(question.hints)}"
+            + (
+                f" · time box {question.time_box} min{' (over)' if over else ''}"
+                if question.time_box
+                else ""
+            ),
             "",
         ]
-        sections += [f"- {'✅' if i in ticked else '⬜'} {point}" for i, point in enumerate(points)]
+        sections += [
+            f"- {'✅' if i in ticked else '⬜'} {f'**[{levels[i]}]** ' if levels[i] else ''}{point}"
+            for i, point in enumerate(points)
+        ]
         sections.append("")
         if item["notes"].strip():
             sections += ["**Notes**", "", *_quote(item["notes"]), ""]

@@ -3,7 +3,8 @@
 A file is read as bytes (size cap, not empty, UTF-8), tokenised with markdown-it-py and its
 ``front_matter`` plugin, its front matter read with ``yaml`` (the safe loader, keeping the line
 of every key so messages point at it), and its level-2 sections checked for name, order and
-content. ``load_bank`` does this for files and folders and then checks that ids are unique;
+content (key point levels and keywords that cannot be met by chance, the Junior/Senior/Staff
+levels, red flags with their reasons, follow-ups with their answers). ``load_bank`` does this for files and folders and then checks that ids are unique;
 ``load_upload`` does the same for a learner's own files, with caps on how many and how big.
 Nothing here raises on a bad file: every fault becomes a ``Problem`` and the good files load.
 """
@@ -23,10 +24,15 @@ from typing import Any
 import yaml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kit.demos.errors import DemoInputError
+from kit.demos.spec import DemoSpec
+from kit.quiz.budget import BoundedLoader, text_over_budget
+from kit.quiz.coverage import normalise
 from kit.quiz.record import (
+    ANSWER_LEVELS,
+    ANSWER_MARK,
     DIFFICULTIES,
     ID_PATTERN,
     LIST_SECTIONS,
@@ -34,14 +40,22 @@ from kit.quiz.record import (
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_FILES,
     OPTIONAL_KEYS,
+    OPTIONAL_SECTIONS,
+    POINT_LEVELS,
     REQUIRED_KEYS,
+    ROLES,
     SECTIONS,
+    SHORT_KEYWORDS,
     TEXT_SECTIONS,
+    TIME_BOX_MINUTES,
     UNSUITABLE_DEMOS,
+    WHY_MARK,
     Bank,
     Problem,
     Question,
+    RedFlag,
 )
+from kit.quiz.render import new_markdown
 
 PathLike = str | os.PathLike
 """A path as a string or ``Path``."""
@@ -58,6 +72,15 @@ KEYWORDS_SUFFIX = re.compile(r"\(\s*keywords\s*:([^()]*)\)\s*$", re.IGNORECASE)
 BULLET = re.compile(r"^[ \t]*[-*+](?:[ \t]+|$)")
 """The marker at the start of a bullet list item."""
 
+LEVEL_TAG = re.compile(r"^\[([^\]\s]*)\][ \t]*")
+"""A key point's leading ``[must]`` / ``[strong]`` / ``[bonus]``."""
+
+LEVEL_LABEL = re.compile(r"^\*\*([A-Za-z]+):\*\*[ \t]*")
+"""A ``## Levels`` bullet's leading ``**Junior:**``."""
+
+DECIMAL = re.compile(r"\d[.,]\d")
+"""Digits with a decimal point: a measured number, which only ``## Evidence`` may hold."""
+
 Demos = Mapping[str, Any]
 """Demo id -> its ``DemoSpec`` (anything with ``.defaults``) or its mapping of argument names."""
 
@@ -67,9 +90,8 @@ Demos = Mapping[str, Any]
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
-    md = MarkdownIt("js-default").use(front_matter_plugin)
-    return md.use(dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True)
+    """The parser: js-default preset (nesting capped, see kit.quiz.budget), front matter, and ``$`` math kept as single tokens."""
+    return new_markdown().use(front_matter_plugin)
 
 
 @lru_cache(maxsize=1)
@@ -139,6 +161,55 @@ def split_keywords(point: str) -> tuple[str, list[list[str]] | None]:
     return text, groups
 
 
+def split_level(point: str) -> tuple[str | None, str]:
+    """``"[must] text"`` -> ``("must", "text")``; no tag -> ``(None, point)``.
+
+    Raises ``ValueError`` (with the sentence to show) on a tag that is not a level.
+    """
+    match = LEVEL_TAG.match(point)
+    if match is None:
+        return None, point
+    level = match.group(1).lower()
+    if level not in POINT_LEVELS:
+        raise ValueError(
+            f"unknown key point level [{match.group(1)}]{_did_you_mean(level, POINT_LEVELS)}; "
+            f"start the point with {', '.join(f'[{v}]' for v in POINT_LEVELS)}"
+        )
+    return level, point[match.end() :]
+
+
+def keyword_problem(alternative: str) -> str | None:
+    """Why a keyword alternative could be met by chance or needs a project number, or None.
+
+    A bare number ("0.40", "784") is typed by anyone who writes any number; a decimal
+    ("6.81 nats") is a number only this project's models give, so it belongs in
+    ``## Evidence``; an alternative under 3 characters ("ae", "k") starts too many words,
+    except the few in ``SHORT_KEYWORDS``.
+    """
+    shown = repr(alternative)
+    if any(c.isdigit() for c in alternative) and not any(c.isalpha() for c in alternative):
+        return f"keyword {shown} is a bare number, which any answer with numbers matches: use words"
+    if DECIMAL.search(alternative):
+        return (
+            f"keyword {shown} requires a measured number: a key point never needs a number "
+            "only this project knows; put it in '## Evidence' and use words here"
+        )
+    if len(" ".join(normalise(alternative).split())) < 3 and alternative not in SHORT_KEYWORDS:
+        return (
+            f"keyword {shown} is under 3 characters and matches by chance: spell it out "
+            f"(the short ones allowed are {', '.join(SHORT_KEYWORDS)})"
+        )
+    return None
+
+
+def split_marked(item: str, mark: str) -> tuple[str, str] | None:
+    """``"before **Mark:** after"`` -> ``("before", "after")``; None unless both are non-empty."""
+    before, found, after = item.partition(mark)
+    if not found or not before.strip() or not after.strip():
+        return None
+    return before.strip(), after.strip()
+
+
 # --- one file ---------------------------------------------------------------------------------
 
 
@@ -169,6 +240,15 @@ class _FileParser:
     def demo_args(self) -> dict[str, frozenset[str]]:
         """Demo id -> argument names (the registry is imported only when a file names a demo)."""
         return _registry_arguments() if self.demos is None else _demo_arguments(self.demos)
+
+    def spec(self, demo: str) -> DemoSpec | None:
+        """The demo's typed contract, when the demos given are specs (tests may pass names)."""
+        if self.demos is None:
+            from kit.demos.registry import get_demo
+
+            return get_demo(demo)
+        found = self.demos.get(demo)
+        return found if isinstance(found, DemoSpec) else None
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.path, line, message))
@@ -204,12 +284,20 @@ class _FileParser:
         content = self.section_content(sections)
         if self.problems or meta is None:
             return None
-        points, groups, explicit = [], [], []
+        points, groups, explicit, point_levels = [], [], [], []
         for text in content["Key points"]:
-            point, written = split_keywords(text)
+            level, rest = split_level(text)
+            point, written = split_keywords(rest)
+            point_levels.append(level or "")
             points.append(point)
             explicit.append(written is not None)
             groups.append(written or [])
+        follow_ups = [split_marked(f, ANSWER_MARK) for f in content["Follow-ups"]]
+        flags = [split_marked(f, WHY_MARK) for f in content["Red flags"]]
+        levels = {
+            name.lower(): LEVEL_LABEL.sub("", item, count=1).strip()
+            for name, item in zip(ANSWER_LEVELS, content["Levels"], strict=True)
+        }
         return Question(
             id=meta["id"],
             title=meta["title"].strip(),
@@ -225,7 +313,14 @@ class _FileParser:
             key_points=points,
             keywords=groups,
             explicit_keywords=explicit,
-            follow_ups=content["Follow-ups"],
+            key_point_levels=point_levels,
+            levels=levels,
+            red_flags=[RedFlag(claim=c, why=w) for c, w in filter(None, flags)],
+            follow_ups=[q for q, _ in filter(None, follow_ups)],
+            follow_up_answers=[a for _, a in filter(None, follow_ups)],
+            evidence=content.get("Evidence", []),
+            time_box=meta["time_box"],
+            roles=list(meta["roles"]),
             path=self.path,
             key_lines=key_lines,
             section_lines={name: s.line for name, s in sections.items()},
@@ -236,7 +331,7 @@ class _FileParser:
 
     def front_matter(self, content: str, end_line: int) -> tuple[dict | None, dict[str, int]]:
         """The YAML mapping and each key's file line, or (None, {}) after reporting why not."""
-        loader = yaml.SafeLoader(content)
+        loader = BoundedLoader(content)  # no anchors or aliases: nothing can expand
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -330,6 +425,35 @@ class _FileParser:
                     )
         if "demo" in key_lines:
             self.check_demo(meta["demo"], meta.get("demo_args"), key_lines)
+        if "time_box" in key_lines:
+            value, (low, high) = meta["time_box"], TIME_BOX_MINUTES
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                self.problem(
+                    at("time_box"),
+                    f"time_box must be a whole number of minutes from {low} to {high}, "
+                    f"e.g. 'time_box: 8' (got {_short(value)})",
+                )
+        if "roles" in key_lines:
+            self.check_roles(meta["roles"], at("roles"))
+
+    def check_roles(self, roles: Any, line: int) -> None:
+        """``roles`` is a non-empty list of distinct ``ROLES``."""
+        if not isinstance(roles, list) or not roles:
+            self.problem(
+                line,
+                f"roles must be a non-empty list of {', '.join(ROLES)}, "
+                f"e.g. [research-engineer] (got {_short(roles)})",
+            )
+            return
+        for role in roles:
+            if not isinstance(role, str) or role not in ROLES:
+                self.problem(
+                    line,
+                    f"unknown role {_short(role)}{_did_you_mean(str(role), ROLES)}; "
+                    f"the roles are {', '.join(ROLES)}",
+                )
+        if len(set(map(str, roles))) != len(roles):
+            self.problem(line, "roles lists a role twice")
 
     def check_demo(self, demo: Any, args: Any, key_lines: dict[str, int]) -> None:
         """The demo exists and suits a question; ``demo_args`` only names its arguments."""
@@ -359,7 +483,8 @@ class _FileParser:
             for k, _ in getattr(node, "value", [])
         }
         takes = known[demo]
-        for name in args:
+        spec = self.spec(demo)
+        for name, value in args.items():
             if str(name) not in takes:
                 listed = ", ".join(sorted(takes)) if takes else "none"
                 self.problem(
@@ -367,6 +492,11 @@ class _FileParser:
                     f"demo {demo!r} takes no argument {_short(name)}{_did_you_mean(name, takes)}; "
                     f"its arguments: {listed}",
                 )
+            elif spec is not None:  # the preset must run: the demo contract's own check
+                try:
+                    spec.coerce({str(name): value}, preset=True)
+                except DemoInputError as err:
+                    self.problem(arg_lines.get(str(name), line), f"demo_args: {err}")
 
     # --- sections ---
 
@@ -423,11 +553,12 @@ class _FileParser:
         if not heads:
             self.problem(
                 self.last_line,
-                f"no sections: after the front matter write {', '.join('## ' + s for s in SECTIONS)}",
+                "no sections: after the front matter write "
+                + ", ".join("## " + s for s in SECTIONS if s not in OPTIONAL_SECTIONS),
             )
             return found
         for rank, name in enumerate(SECTIONS):
-            if name in found:
+            if name in found or name in OPTIONAL_SECTIONS:
                 continue
             later = [found[s].line for s in SECTIONS[rank + 1 :] if s in found]
             if later:
@@ -448,7 +579,77 @@ class _FileParser:
         for name in LIST_SECTIONS:
             if name in sections:
                 content[name] = self.list_items(sections[name])
+        if "Key points" in sections and content["Key points"]:
+            self.check_point_levels(sections["Key points"], content["Key points"])
+        if "Levels" in sections and content["Levels"]:
+            self.check_levels(sections["Levels"], content["Levels"])
         return content
+
+    def check_point_levels(self, section: _Section, items: list[str]) -> None:
+        """At least one key point is a ``[must]`` (each item's own tag is checked per item)."""
+        levels = []
+        for item in items:
+            try:
+                levels.append(split_level(item)[0])
+            except ValueError:
+                levels.append(None)
+        if all(levels) and "must" not in levels:
+            self.problem(
+                section.line,
+                "no [must] key point: mark the points every acceptable answer has with [must]",
+            )
+
+    def check_levels(self, section: _Section, items: list[str]) -> None:
+        """Exactly one ``**Junior:**``, ``**Senior:**``, ``**Staff:**`` bullet, in that order."""
+        lines = self.item_lines(section)
+        expected = ", ".join(f"'- **{name}:** ...'" for name in ANSWER_LEVELS)
+        if len(items) != len(ANSWER_LEVELS):
+            self.problem(
+                section.line,
+                f"'## Levels' has {len(items)} item{'s' * (len(items) != 1)}; "
+                f"write exactly {expected}, in that order",
+            )
+            return
+        for name, item, line in zip(ANSWER_LEVELS, items, lines, strict=True):
+            match = LEVEL_LABEL.match(item)
+            if match is None or match.group(1) != name:
+                got = f"'**{match.group(1)}:**'" if match else "no '**Level:**' label"
+                self.problem(
+                    line, f"this '## Levels' item must start with '**{name}:**' (got {got})"
+                )
+            elif not item[match.end() :].strip():
+                self.problem(line, f"the '**{name}:**' level says nothing: write what it contains")
+
+    def check_item(self, section: str, line: int, text: str) -> None:
+        """The per-item rules of the sections that have them."""
+        if section == "Key points":
+            try:
+                level, rest = split_level(text)
+                _, groups = split_keywords(rest)
+            except ValueError as exc:
+                self.problem(line, str(exc))
+                return
+            if level is None:
+                self.problem(
+                    line,
+                    "key point has no level: start it with "
+                    + ", ".join(f"[{v}]" for v in POINT_LEVELS),
+                )
+            for alternative in (a for g in groups or [] for a in g):
+                reason = keyword_problem(alternative)
+                if reason is not None:
+                    self.problem(line, reason)
+        elif section == "Red flags" and split_marked(text, WHY_MARK) is None:
+            self.problem(
+                line,
+                f"a red flag is 'the wrong answer. {WHY_MARK} the reason', with text on both sides",
+            )
+        elif section == "Follow-ups" and split_marked(text, ANSWER_MARK) is None:
+            self.problem(
+                line,
+                f"a follow-up is 'the question? {ANSWER_MARK} a short model answer', "
+                "with text on both sides",
+            )
 
     def list_items(self, section: _Section) -> list[str]:
         """The texts of a list section's bullet items (markdown, marker removed)."""
@@ -470,11 +671,8 @@ class _FileParser:
             text = _trim([BULLET.sub("", first, count=1), textwrap.dedent("\n".join(rest))])
             if not text:
                 self.problem(t.map[0] + 1, f"empty item in '## {section.name}'")
-            elif section.name == "Key points":
-                try:
-                    split_keywords(text)
-                except ValueError as exc:
-                    self.problem(t.map[0] + 1, str(exc))
+            else:
+                self.check_item(section.name, t.map[0] + 1, text)
             items.append(text)
         if not items:
             self.problem(section.line, f"section '## {section.name}' needs at least one '- ' item")
@@ -502,6 +700,9 @@ def parse_text(
     ``folder_topic``: the topic the file's folder requires (None: no folder rule).
     ``demos``: demo id -> spec or argument names (default: ``kit.demos.registry.all_demos()``).
     """
+    over = text_over_budget(text)  # before any parser sees it: every file costs milliseconds
+    if over is not None:
+        return None, [Problem(path, over.line, over.message)]
     parser = _FileParser(text, path, folder_topic, demos)
     question = parser.run()
     return question, sorted(parser.problems, key=_by_place)

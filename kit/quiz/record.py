@@ -1,8 +1,15 @@
 """The quiz's records: one ``Question``, one ``Problem`` found in a question file, a ``Bank``.
 
-A question file (``questions/<topic>/<id>.md``) is YAML front matter followed by five level-2
-sections; ``kit.quiz.parse`` turns it into a ``Question`` or into ``Problem``s, each printed as
-``path:line: message`` so an editor can jump to it. The constants below are the format's rules.
+A question file (``questions/<topic>/<id>.md``) is YAML front matter followed by seven level-2
+sections and an optional eighth (Evidence); ``kit.quiz.parse`` turns it into a ``Question`` or
+into ``Problem``s, each printed as ``path:line: message`` so an editor can jump to it. The
+constants below are the format's rules.
+
+The interview-grade parts: each key point starts with a level tag (``[must]``, ``[strong]``,
+``[bonus]``); ``## Levels`` says what a junior, senior and staff answer contains; ``## Red flags``
+lists common wrong answers, each with ``**Why it is wrong:**``; every follow-up carries a short
+``**Answer:**``; the front matter gives a ``time_box`` in minutes and the ``roles`` it suits;
+``## Evidence`` keeps numbers measured on the shipped models apart from the rubric.
 """
 
 from __future__ import annotations
@@ -11,23 +18,71 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*\Z")  # \Z: "$" would let a final newline through
 """What an ``id`` looks like: lower-case letters, digits and hyphens, not starting with '-'."""
 
 DIFFICULTIES = ("warm-up", "core", "deep")
 """The allowed ``difficulty`` values, easiest first."""
 
-REQUIRED_KEYS = ("id", "title", "topic", "difficulty", "tags", "demo", "demo_args")
+REQUIRED_KEYS = (
+    "id",
+    "title",
+    "topic",
+    "difficulty",
+    "tags",
+    "demo",
+    "demo_args",
+    "time_box",
+    "roles",
+)
 """Front matter keys every question must have."""
 
 OPTIONAL_KEYS = ("sources",)
 """Front matter keys a question may have."""
 
-SECTIONS = ("Question", "Answer", "Hints", "Key points", "Follow-ups")
+SECTIONS = (
+    "Question",
+    "Answer",
+    "Hints",
+    "Key points",
+    "Levels",
+    "Red flags",
+    "Follow-ups",
+    "Evidence",
+)
 """The level-2 sections of a question file, exactly these names, in this order."""
 
-LIST_SECTIONS = ("Hints", "Key points", "Follow-ups")
+OPTIONAL_SECTIONS = ("Evidence",)
+"""The sections a question may leave out; every other one of ``SECTIONS`` is required."""
+
+LIST_SECTIONS = ("Hints", "Key points", "Levels", "Red flags", "Follow-ups", "Evidence")
 """The sections that are bullet lists with at least one item."""
+
+ROLES = ("research-scientist", "research-engineer", "ml-engineer")
+"""The interview roles a question can suit (``roles`` is a non-empty subset)."""
+
+TIME_BOX_MINUTES = (1, 60)
+"""Smallest and largest ``time_box`` (minutes, an integer)."""
+
+POINT_LEVELS = ("must", "strong", "bonus")
+"""Key point weights, most important first: written ``[must]`` etc. at the start of a point."""
+
+ANSWER_LEVELS = ("Junior", "Senior", "Staff")
+"""The ``## Levels`` bullets, in order, each written ``- **Junior:** ...``."""
+
+WHY_MARK = "**Why it is wrong:**"
+"""What separates a red flag's wrong claim from the reason it is wrong."""
+
+ANSWER_MARK = "**Answer:**"
+"""What separates a follow-up question from its short model answer."""
+
+SHORT_KEYWORDS = ("kl", "mu", "nu", "xi", "pi")
+"""Keyword alternatives allowed below 3 characters (see ``kit.quiz.coverage``).
+
+"kl" is the standard abbreviation of the Kullback-Leibler divergence and no word an answer
+would use starts with it; "mu", "nu", "xi", "pi" are what the coverage check spells the Greek
+letters μ, ν, ξ, π as, and they match whole words only ("mu" never matches "must").
+"""
 
 TEXT_SECTIONS = ("Question", "Answer")
 """The sections that are free markdown and must not be empty."""
@@ -35,14 +90,24 @@ TEXT_SECTIONS = ("Question", "Answer")
 UNSUITABLE_DEMOS = {"reconstruction.drawing": "it needs a drawing from the learner"}
 """Registered demos a question may not link to, with the reason."""
 
-MAX_FILE_BYTES = 64 * 1024
-"""Size cap of one question file."""
+MAX_FILE_BYTES = 16 * 1024
+"""Size cap of one question file (the largest bundled one is 5.6 KB)."""
 
-MAX_UPLOAD_FILES = 200
+MAX_UPLOAD_FILES = 64
 """Most question files a learner may upload at once."""
 
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 1024 * 1024
 """Most bytes (all files together) a learner may upload at once."""
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A common wrong answer and why it is wrong."""
+
+    claim: str
+    """The wrong answer as a candidate might give it, markdown."""
+    why: str
+    """Why it is wrong, markdown (the text after ``**Why it is wrong:**``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,8 +146,23 @@ class Question:
     """
     explicit_keywords: list[bool] = field(default_factory=list)
     """Per key point, True when it has a ``(keywords: ...)`` suffix."""
+    key_point_levels: list[str] = field(default_factory=list)
+    """Per key point, its level: one of ``POINT_LEVELS`` ("must", "strong", "bonus")."""
+    levels: dict[str, str] = field(default_factory=dict)
+    """What an answer at each level contains: ``{"junior": ..., "senior": ..., "staff": ...}``,
+    markdown (keys are ``ANSWER_LEVELS`` in lower case, in that order)."""
+    red_flags: list[RedFlag] = field(default_factory=list)
+    """Common wrong answers, each with why it is wrong."""
     follow_ups: list[str] = field(default_factory=list)
-    """Questions an interviewer could ask next, markdown."""
+    """Questions an interviewer could ask next, markdown (without their model answers)."""
+    follow_up_answers: list[str] = field(default_factory=list)
+    """Per follow-up, its short model answer, markdown (the text after ``**Answer:**``)."""
+    evidence: list[str] = field(default_factory=list)
+    """Numbers measured on the shipped models, markdown; possibly empty. Never in the rubric."""
+    time_box: int = 0
+    """Minutes this question gets in an interview (``TIME_BOX_MINUTES``)."""
+    roles: list[str] = field(default_factory=list)
+    """The roles the question suits: a non-empty subset of ``ROLES``, in the file's order."""
     path: str = ""
     """The file the question came from, as it is shown in messages."""
     key_lines: dict[str, int] = field(default_factory=dict)

@@ -20,12 +20,25 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from kit.quiz.budget import MAX_NESTING
+
 DELIMITERS = {
     # style: (inline left, inline right, display left, display right)
     "dollars": ("$", "$", "$$", "$$"),
     "anki": ("\\(", "\\)", "\\[", "\\]"),
 }
 """Math delimiters written back out, per output style."""
+
+
+def new_markdown() -> MarkdownIt:
+    """A fresh js-default markdown-it with ``$`` / ``$$`` math lifted out as single tokens.
+
+    The one configuration the question parser (``kit.quiz.parse``, which adds front matter) and
+    the renderers below share, so what the validator accepts is what the page shows.
+    """
+    return MarkdownIt("js-default", {"maxNesting": MAX_NESTING}).use(
+        dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True
+    )
 
 
 def _math_source(content: str) -> str:
@@ -39,9 +52,7 @@ def _math_source(content: str) -> str:
 def _renderer(math: str) -> MarkdownIt:
     """js-default markdown-it with math tokens written back between ``math``'s delimiters."""
     inline_l, inline_r, display_l, display_r = DELIMITERS[math]
-    md = MarkdownIt("js-default").use(
-        dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True
-    )
+    md = new_markdown()
 
     def inline(self, tokens: Sequence[Token], idx: int, options, env) -> str:
         return f"{inline_l}{_math_source(tokens[idx].content)}{inline_r}"

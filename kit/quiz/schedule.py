@@ -56,11 +56,6 @@ def to_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (what the UI passes as `now`)."""
-    return datetime.now(timezone.utc)
-
-
 def parse_rating(rating: str) -> Rating:
     """Map `again`/`hard`/`good`/`easy` (case and surrounding spaces ignored) to an FSRS Rating."""
     if isinstance(rating, str):
@@ -98,15 +93,6 @@ def review(card: dict[str, Any] | None, rating: str, now: datetime) -> dict[str,
 def due_at(card: dict[str, Any]) -> datetime:
     """When a stored card is next due (timezone-aware UTC)."""
     return to_utc(datetime.fromisoformat(card["due"]))
-
-
-def preview_intervals(card: dict[str, Any] | None, now: datetime) -> dict[str, timedelta]:
-    """How long until the card would be due again for each rating, if rated at `now`.
-
-    Handy for labelling the rating buttons ("good: 10 min", "easy: 8 days").
-    """
-    now = to_utc(now)
-    return {name: due_at(review(card, name, now)) - now for name in RATINGS}
 
 
 def format_interval(interval: timedelta) -> str:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kit.demos.registry import all_demos
+from kit.demos.errors import DemoInputError
+from kit.demos.registry import get_demo
 from kit.quiz.coverage import CoverageItem, coverage
 from kit.quiz.progress import due_ids, next_due
 from kit.quiz.record import DIFFICULTIES, Question
@@ -26,7 +27,12 @@ from kit.quiz.render import render_markdown
 if TYPE_CHECKING:  # matplotlib loads lazily, with the first plot
     from matplotlib.figure import Figure
 
-RATINGS = ("again", "hard", "good", "easy")
+ROLE_NAMES = {
+    "research-scientist": "research scientist",
+    "research-engineer": "research engineer",
+    "ml-engineer": "ML engineer",
+}
+"""How each of ``kit.quiz.record.ROLES`` is written on a card."""
 
 
 def filter_questions(
@@ -100,11 +106,36 @@ def _bullets(items: Iterable[str]) -> str:
     return "<ul>" + "".join(f"<li>{render_markdown(i)}</li>" for i in items) + "</ul>"
 
 
+def interview_facts_html(q: Question) -> str:
+    """One line: the question's time box and the roles it suits."""
+    roles = ", ".join(ROLE_NAMES.get(r, r) for r in q.roles)
+    return f"<p><em>Time box {q.time_box} min · for {html.escape(roles)}</em></p>"
+
+
+def _point_items(q: Question) -> list[str]:
+    """Each key point's markdown with its level in front, e.g. "**[must]** The sample ..."."""
+    levels = q.key_point_levels or [""] * len(q.key_points)
+    return [f"**[{lv}]** {p}" if lv else p for lv, p in zip(levels, q.key_points, strict=True)]
+
+
 def answer_html(q: Question) -> str:
-    """The card's back: the model answer, follow-ups and sources."""
-    parts = ["<h4>Model answer</h4>", render_markdown(q.answer)]
+    """The card's back: the model answer, levels, red flags, follow-ups with their answers,
+    evidence measured on the shipped models, and sources."""
+    parts = [interview_facts_html(q), "<h4>Model answer</h4>", render_markdown(q.answer)]
+    if q.levels:
+        rows = [f"**{name.title()}:** {text}" for name, text in q.levels.items()]
+        parts += ["<h4>What each level of answer contains</h4>", _bullets(rows)]
+    if q.red_flags:
+        rows = [f"{f.claim} **Why it is wrong:** {f.why}" for f in q.red_flags]
+        parts += ["<h4>Red flags</h4>", _bullets(rows)]
     if q.follow_ups:
-        parts += ["<h4>Follow-up questions</h4>", _bullets(q.follow_ups)]
+        answers = q.follow_up_answers or [""] * len(q.follow_ups)
+        rows = [
+            f"{f} **Answer:** {a}" if a else f for f, a in zip(q.follow_ups, answers, strict=True)
+        ]
+        parts += ["<h4>Follow-up questions</h4>", _bullets(rows)]
+    if q.evidence:
+        parts += ["<h4>Evidence from the shipped models</h4>", _bullets(q.evidence)]
     if q.sources:
         parts += ["<h4>Sources</h4>", _bullets(q.sources)]
     return "".join(parts)
@@ -132,12 +163,12 @@ def key_point_coverage(q: Question, typed: str) -> list[CoverageItem]:
 def coverage_html(q: Question, typed: str) -> str:
     """Key points as a checklist: ticked where the typed answer covered them."""
     if not (typed or "").strip():
-        return "<h4>Key points</h4>" + _bullets(q.key_points)
+        return "<h4>Key points</h4>" + _bullets(_point_items(q))
     items = key_point_coverage(q, typed)
     done = sum(i.covered for i in items)
     rows = "".join(
         f"<li>{'✅' if i.covered else '⬜'} {render_markdown(p)}</li>"
-        for i, p in zip(items, q.key_points, strict=True)
+        for i, p in zip(items, _point_items(q), strict=True)
     )
     return (
         f"<h4>Key points your answer covered: {done} of {len(items)}</h4>"
@@ -158,7 +189,7 @@ class DemoPreview:
     tab: str
     """Id of the app tab the demo belongs to."""
     args: dict[str, Any]
-    """The full arguments it ran with (defaults overridden by the question's ``demo_args``)."""
+    """The full arguments it ran with: the question's ``demo_args`` coerced, defaults for the rest."""
     outputs: dict[str, Any]
     """The demo's named outputs, unchanged (the tab shows these)."""
     images: list[tuple[np.ndarray, str]] = field(default_factory=list)
@@ -175,8 +206,11 @@ def _is_figure(value) -> bool:
 
 def run_demo(q: Question) -> DemoPreview:
     """Run ``q.demo`` with ``q.demo_args`` (raises the demo's own ``DemoInputError``)."""
-    spec = all_demos()[q.demo]
-    outputs = spec.run(**q.demo_args)
+    spec = get_demo(q.demo)
+    if spec is None:
+        raise DemoInputError(f"the question links an unknown demo, {q.demo!r}")
+    args = spec.coerce(q.demo_args, preset=True)
+    outputs = spec.fn(**args)
     images, figure, texts = [], None, []
     for name, value in outputs.items():
         if isinstance(value, np.ndarray) and value.ndim in (2, 3) and value.shape[0] > 1:
@@ -188,7 +222,7 @@ def run_demo(q: Question) -> DemoPreview:
     return DemoPreview(
         demo_id=q.demo,
         tab=spec.tab,
-        args={**spec.defaults, **q.demo_args},
+        args=args,
         outputs=outputs,
         images=images,
         figure=figure,

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import gradio as gr
 
+from kit.demos.errors import DemoInputError
 from kit.demos.registry import all_demos
 from kit.ui import (
     beta_tab,
     generate_tab,
     latent_tab,
+    navigate,
     quiz_tab,
     reconstruction_tab,
     train_live_tab,
     under_the_hood_tab,
 )
+from kit.ui.errors import user_errors
+from kit.ui.links import DemoLink, scroll_js
 from kit.ui.server import DELETE_CACHE, share_model_concurrency
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
@@ -38,18 +42,109 @@ TABS = (
 
 def build_app() -> gr.Blocks:
     """The whole app as a ``gr.Blocks``; models load lazily on the first request."""
+    return build_app_and_links()[0]
+
+
+def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
+    """The app and every demo's link (where its widgets, outputs and section are), by id."""
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
         gr.Markdown(INTRO)
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
+        anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
+        tab_links: dict[str, list[DemoLink]] = {}
         with gr.Tabs() as tabs:
             for tab_id, label, build in TABS:
-                with gr.Tab(label, id=tab_id):
-                    build(demo)
-            with gr.Tab("Quiz", id="quiz"):  # last: its "Run the demo" links into the tabs above
-                quiz_tab.build(demo, tabs, progress)
+                with gr.Tab(label, id=tab_id) as tab:
+                    tab_links[tab_id] = build(demo)
+                if tab_id != TABS[0][0]:
+                    navigate.wire_tab_opening(tab, tab_links[tab_id])
+            links = {link.id: link for group in tab_links.values() for link in group}
+            with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
+                study = quiz_tab.build(demo, tabs, progress, links, anchor)
+        _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
-    return demo
+    return demo, links
+
+
+def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
+    """One demo tab alone, with its first-opening events (tests and tab development)."""
+    label, build = next((label, b) for i, label, b in TABS if i == tab_id)
+    with gr.Blocks() as demo:
+        with gr.Tabs():
+            with gr.Tab(label, id=tab_id) as tab:
+                links = build(demo)
+        navigate.wire_tab_opening(tab, links)
+    return demo, links
+
+
+def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz) -> None:
+    """The one page-load event: a ``?demo=`` or ``?q=`` link, else the first tab's outputs."""
+    first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
+    every = {id(c): c for link in links.values() for c in link.components()}
+    card = [study.current, study.front, study.due, study.stats]
+
+    def on_load(request: gr.Request, stored, *first_values):
+        query = dict(request.query_params) if request is not None else {}
+        if "demo" in query:
+            try:
+                link, values = navigate.deep_link(query, links)
+            except DemoInputError as err:
+                gr.Warning(f"That link could not be opened: {err}.")
+            else:
+                spec = link.spec
+                outputs = {} if spec.trains else user_errors(spec.fn)(**values)
+                return {
+                    tabs: gr.Tabs(selected=spec.tab),
+                    anchor: link.anchor,
+                    **link.apply(values, outputs),
+                }
+        if "q" in query:
+            try:
+                out = user_errors(study_open)(str(query["q"])[:200], stored)
+            except gr.Error as err:
+                gr.Warning(err.message)
+            else:
+                return {tabs: gr.Tabs(selected="quiz"), anchor: "quiz-card", **out}
+        return first_fn(*first_values)
+
+    def study_open(question_id, stored):
+        from kit.ui.quiz_study import open_question
+
+        out = open_question(question_id, stored)
+        return {
+            study.current: out["current"],
+            study.front: out["front"],
+            study.due: out["due"],
+            study.stats: out["stats"],
+        }
+
+    outputs = [tabs, anchor, *every.values(), *card]
+    outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
+    demo.load(
+        on_load,
+        [progress, *first_inputs],
+        outputs,
+        api_visibility="private",
+        show_progress="hidden",
+    ).then(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
+
+    def quiz_opened(stored, current, *filters):
+        """The first card and the stats, unless a card is already on screen."""
+        from kit.ui.quiz_study import load_progress, stats_markdown
+
+        p = load_progress(stored)
+        out = {study.stats: stats_markdown(p)}
+        if current is None:
+            out.update(study.next_fn(p, *filters, None, []))
+        return out
+
+    quiz.select(
+        quiz_opened,
+        [progress, study.current, study.topics, study.difficulties, study.tags],
+        [study.stats, *study.card_outputs],
+        api_visibility="private",
+    )
 
 
 def _only_registered_demos_in_the_api(demo: gr.Blocks) -> None:

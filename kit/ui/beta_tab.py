@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.demos.beta import (
-    BETA_MODELS,
-    STEPS_RANGE,
-    TRAVERSAL_CHOICES,
-    beta_random_digit,
-    beta_reconstruct,
-    kl_per_dimension,
-    latent_traversal,
-    rate_distortion,
-)
-from kit.ui.errors import named_outputs
-from kit.ui.widgets import LATEX, api_numbers, output_image
+from kit.demos.beta import BETA_MODELS
+from kit.demos.registry import get_demo
+from kit.ui.errors import demo_handler
+from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.widgets import LATEX, api_numbers, output_image, param_input
 
 INTRO = r"""
 ### β comparison: how much should one nat of code cost?
@@ -41,19 +34,19 @@ one model's average KL (rate) and reconstruction error (distortion) per test dig
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The tab's layout and events; returns its demos' links."""
+    recon_spec, random_spec = get_demo("beta.reconstruct"), get_demo("beta.random_digit")
+    trav_spec = get_demo("beta.traversal")
     gr.Markdown(INTRO, latex_delimiters=LATEX)
-    with gr.Row():
+    with gr.Row(elem_id=anchor_id(recon_spec.id)):
         with gr.Column(scale=1, min_width=260):
-            index = gr.Number(
-                label="Test digit index (0 to 9999)", value=0, precision=0, minimum=0, maximum=9999
-            )
-            digit_class = gr.Dropdown(
-                ["any", *map(str, range(10))], value="any", label="Digit class for random picks"
-            )
+            index = param_input(recon_spec.param("index"))
+            digit_class = param_input(random_spec.param("digit_class"))
             with gr.Row():
                 show_btn = gr.Button("Compare", variant="primary")
                 random_btn = gr.Button("Random digit")
+            copy_link_button(recon_spec, {"index": index})
         with gr.Column(scale=4):
             with gr.Row():
                 images = {"input": output_image("Input", height=180)}
@@ -62,57 +55,85 @@ def build(demo: gr.Blocks) -> None:
             recon_summary = gr.Markdown()
             recon_numbers = api_numbers()
 
-    gr.Markdown(TRAVERSAL_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        which = gr.Dropdown(list(TRAVERSAL_CHOICES), value="all", label="Show the traversal of")
-        steps = gr.Slider(*STEPS_RANGE, value=9, step=1, label="Steps from −3 to 3")
-        traverse_btn = gr.Button("Traverse", variant="primary")
-    traversal_plot = gr.Plot(show_label=False)
-    traversal_summary = gr.Markdown()
-    traversal_numbers = api_numbers()
+    with gr.Column(elem_id=anchor_id(trav_spec.id)):
+        gr.Markdown(TRAVERSAL_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            which = param_input(trav_spec.param("model"))
+            steps = param_input(trav_spec.param("steps"))
+            traverse_btn = gr.Button("Traverse", variant="primary")
+        trav_inputs = {"index": index, "model": which, "steps": steps}
+        copy_link_button(trav_spec, trav_inputs)
+        traversal_plot = gr.Plot(show_label=False)
+        traversal_summary = gr.Markdown()
+        traversal_numbers = api_numbers()
 
-    gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        rd_plot = gr.Plot(show_label=False, scale=1)
-        with gr.Column(scale=1):
-            rd_table = gr.Markdown()
-    rd_numbers = api_numbers()
-    kl_plot = gr.Plot(show_label=False)
-    kl_summary = gr.Markdown()
-    kl_numbers = api_numbers()
+    with gr.Column(elem_id=anchor_id("beta.rate_distortion")):
+        gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            rd_plot = gr.Plot(show_label=False, scale=1)
+            with gr.Column(scale=1):
+                rd_table = gr.Markdown()
+        rd_numbers = api_numbers()
+    with gr.Column(elem_id=anchor_id("beta.kl_per_dim")):
+        kl_plot = gr.Plot(show_label=False)
+        kl_summary = gr.Markdown()
+        kl_numbers = api_numbers()
 
-    # wiring: each main event under the DemoSpec's api_name; refreshes stay out of the API
-    fn, outs = named_outputs(
-        latent_traversal,
-        {"figure": traversal_plot, "summary": traversal_summary, "numbers": traversal_numbers},
+    # wiring: each main event under its spec's api_name; refreshes stay out of the API
+    trav_outputs = {
+        "figure": traversal_plot,
+        "summary": traversal_summary,
+        "numbers": traversal_numbers,
+    }
+    traversal = wire_demo(
+        trav_spec,
+        trav_inputs,
+        trav_outputs,
+        main=traverse_btn.click,
+        also=[which.input, steps.release],
+        button=traverse_btn,
     )
-    traversal_inputs = [index, which, steps]
-    traverse_btn.click(fn, traversal_inputs, outs, api_name="latent_traversal")
-    which.input(fn, traversal_inputs, outs, api_visibility="private")
-    steps.release(fn, traversal_inputs, outs, api_visibility="private")
-    traverse_fn, traverse_outs = fn, outs
+    traverse_fn, traverse_outs = demo_handler(trav_spec, trav_outputs)
+    follow = [index, which, steps]  # after a new digit, its traversal follows
 
     recon_outputs = {**images, "summary": recon_summary, "numbers": recon_numbers}
-    fn, outs = named_outputs(beta_reconstruct, recon_outputs)
-    show_btn.click(fn, [index], outs, api_name="beta_reconstruct").success(
-        traverse_fn, traversal_inputs, traverse_outs, api_visibility="private"
+    recon_fn, recon_outs = demo_handler(recon_spec, recon_outputs)
+    show_btn.click(recon_fn, [index], recon_outs, api_name=recon_spec.api_name, **QUIET).success(
+        traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET
     )
-    index.submit(fn, [index], outs, api_visibility="private").success(
-        traverse_fn, traversal_inputs, traverse_outs, api_visibility="private"
+    index.submit(recon_fn, [index], recon_outs, api_visibility="private", **QUIET).success(
+        traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET
     )
-    demo.load(fn, [index], outs, api_visibility="private")
-    demo.load(traverse_fn, traversal_inputs, traverse_outs, api_visibility="private")
-
-    fn, outs = named_outputs(beta_random_digit, {**recon_outputs, "index": index})
-    random_btn.click(fn, [digit_class], outs, api_name="beta_random_digit").success(
-        traverse_fn, traversal_inputs, traverse_outs, api_visibility="private"
+    reconstruct = DemoLink(
+        recon_spec, {"index": index}, recon_outputs, anchor_id(recon_spec.id), button=show_btn
     )
-
-    fn, outs = named_outputs(
-        rate_distortion, {"figure": rd_plot, "table": rd_table, "numbers": rd_numbers}
+    random_outputs = {**recon_outputs, "index": index}
+    random_fn, random_outs = demo_handler(random_spec, random_outputs, {"seed": None})
+    random_btn.click(
+        random_fn,
+        [digit_class],  # the seed stays empty: a fresh random pick every click
+        random_outs,
+        api_name=random_spec.api_name,
+        **QUIET,
+    ).success(traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET)
+    random_digit = DemoLink(
+        random_spec,
+        {"digit_class": digit_class},
+        random_outputs,
+        anchor_id(random_spec.id),
+        button=random_btn,
+        on_open=False,
     )
-    demo.load(fn, None, outs, api_name="rate_distortion")
-    fn, outs = named_outputs(
-        kl_per_dimension, {"figure": kl_plot, "summary": kl_summary, "numbers": kl_numbers}
+    rates = wire_demo(
+        get_demo("beta.rate_distortion"),
+        {},
+        {"figure": rd_plot, "table": rd_table, "numbers": rd_numbers},
+        main=None,
     )
-    demo.load(fn, None, outs, api_name="kl_per_dimension")
+    kl_dims = wire_demo(
+        get_demo("beta.kl_per_dim"),
+        {},
+        {"figure": kl_plot, "summary": kl_summary, "numbers": kl_numbers},
+        main=None,
+    )
+    return [reconstruct, random_digit, traversal, rates, kl_dims]

@@ -9,7 +9,8 @@ import re
 
 import gradio as gr
 
-from kit.demos.common import DemoInputError
+from kit.demos.errors import DemoInputError
+from kit.demos.spec import DemoSpec
 from kit.models import CheckpointError
 from kit.preprocess import BlankImageError, UnreadableImageError
 
@@ -22,8 +23,19 @@ def _sentence(err: Exception) -> str:
     return f"{text[:1].upper()}{text[1:]}."
 
 
+GENERIC = (
+    "Something went wrong on the server while running this demo. It has been logged; "
+    "try other settings, or reload the page."
+)
+
+
 def user_errors(fn):
-    """Wrap a handler so that bad input or a broken checkpoint shows a toast, not a trace."""
+    """Wrap a handler so that the kit's own errors show a toast that says what to do.
+
+    Bad input (``DemoInputError``, unreadable or blank images) and broken checkpoints are the
+    kit's error types and their messages are meant for the visitor. Anything else is a bug: it
+    is logged with its traceback and the visitor sees a generic sentence, never the trace.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -32,21 +44,24 @@ def user_errors(fn):
         except gr.Error:
             raise
         except BlankImageError as err:
-            raise gr.Error(f"Nothing to read: {err}.", title="Empty drawing") from None
+            raise gr.Error(
+                f"Nothing to read: {err}.", title="Empty drawing", print_exception=False
+            ) from None
         except UnreadableImageError as err:
-            raise gr.Error(_sentence(err), title="Can't use that file") from None
+            raise gr.Error(
+                _sentence(err), title="Can't use that file", print_exception=False
+            ) from None
         except DemoInputError as err:
-            raise gr.Error(_sentence(err), title="Check the input") from None
+            raise gr.Error(_sentence(err), title="Check the input", print_exception=False) from None
         except CheckpointError as err:
             log.error("checkpoint problem: %s", err)
             where = re.sub(r"(?<![\w.])/\S*/(?=[\w.-]+/[\w.-]+\.\w+)", "", str(err))
             raise gr.Error(  # the server's directory layout is not the visitor's business
                 f"This demo's model could not be loaded: {where}", title="Model unavailable"
             ) from None
-        except ValueError as err:
-            raise gr.Error(
-                f"That input could not be used: {err}.", title="Check the input"
-            ) from None
+        except Exception:
+            log.exception("unexpected error in %s", getattr(fn, "__name__", "a handler"))
+            raise gr.Error(GENERIC, title="Server error", print_exception=False) from None
 
     return wrapper
 
@@ -93,8 +108,29 @@ def named_outputs(fn, components: dict):
 
     handler.__name__ = getattr(fn, "__name__", "handler")
     handler.plot_cache = cached  # for tests and benchmarks: cache_info(), cache_clear()
-    # what the quiz's "Run the demo" reads to fill a tab: argument names in input order, and
-    # the result name each output component shows
-    handler.input_names = list(inspect.signature(fn).parameters)
-    handler.output_components = dict(components)
     return handler, list(components.values())
+
+
+def demo_handler(spec: DemoSpec, components: dict, fixed: dict | None = None):
+    """The Gradio handler of a demo's event, built from its spec.
+
+    Its signature is the spec's parameters (so the API names them: ``digit``, ``temperature``)
+    and its docstring is the spec's API description (Gradio shows it). Every value is checked
+    by ``spec.coerce`` first, so a refused value gets a message naming the parameter and its
+    range, then the demo runs and its named results go to ``components``. ``fixed`` holds
+    parameters the event does not take (e.g. ``{"seed": None}``: a fresh random pick each
+    press). Returns ``(handler, outputs)`` like ``named_outputs``.
+    """
+    fixed = dict(fixed or {})
+    names = [p.name for p in spec.params if p.name not in fixed]
+
+    def run(*args) -> dict:
+        return spec.fn(**spec.coerce({**dict(zip(names, args, strict=True)), **fixed}))
+
+    run.__name__ = spec.api_name
+    handler, outputs = named_outputs(run, components)
+    handler.__signature__ = inspect.Signature(
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in names]
+    )
+    handler.__doc__ = spec.api_description()
+    return handler, outputs

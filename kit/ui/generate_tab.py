@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.demos.generate import (
-    DIGITS,
-    MAX_SAMPLES,
-    STYLE_RANGE,
-    TEMPERATURE_RANGE,
-    generate_digits,
-    same_style_all_digits,
-    style_sliders,
-)
-from kit.ui.errors import named_outputs
-from kit.ui.widgets import LATEX, api_numbers, output_image
+from kit.demos.registry import get_demo
+from kit.ui.errors import demo_handler, named_outputs
+from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
 INTRO = r"""
 ### Generate a digit: the label picks the digit, z picks the handwriting
@@ -32,66 +25,86 @@ $z$; the row is the same $z$ with every label.
 
 def _digit_only(digit, z1, z2) -> dict:
     """Just the chosen digit at (z1, z2), to follow the sliders after "Same style"."""
-    return {"digit_image": style_sliders(digit, z1, z2)["digit_image"]}
+    spec = get_demo("generate.style_sliders")
+    return {"digit_image": spec.run(digit=digit, z1=z1, z2=z2)["digit_image"]}
 
 
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The tab's layout and events; returns its demos' links."""
+    samples_spec = get_demo("generate.samples")
+    style_spec = get_demo("generate.same_style")
+    sliders_spec = get_demo("generate.style_sliders")
     gr.Markdown(INTRO, latex_delimiters=LATEX)
-    with gr.Row():
+    with gr.Row(elem_id=anchor_id(samples_spec.id)):
         with gr.Column(scale=1, min_width=280):
-            digit = gr.Dropdown([str(d) for d in DIGITS], value="7", label="Digit to draw")
-            n_samples = gr.Slider(1, MAX_SAMPLES, value=16, step=1, label="Number of samples")
-            temperature = gr.Slider(
-                *TEMPERATURE_RANGE, value=1.0, step=0.05, label="Temperature T (z = T · ε)"
-            )
-            seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+            sample_inputs = param_inputs(samples_spec)
             with gr.Row():
                 generate_btn = gr.Button("Generate", variant="primary")
                 same_style_btn = gr.Button("Same style, every digit")
+            copy_link_button(samples_spec, sample_inputs)
         with gr.Column(scale=2):
             samples = output_image("Samples (seed decides ε; same seed, same grid)")
             samples_summary = gr.Markdown(latex_delimiters=LATEX)
             samples_numbers = api_numbers()
 
-    gr.Markdown("#### Same style, every digit")
-    row = output_image("One z, labels 0 to 9")
-    row_summary = gr.Markdown(latex_delimiters=LATEX)
+    with gr.Column(elem_id=anchor_id(style_spec.id)):
+        gr.Markdown("#### Same style, every digit")
+        row = output_image("One z, labels 0 to 9")
+        row_summary = gr.Markdown(latex_delimiters=LATEX)
 
-    gr.Markdown(STYLE_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=280):
-            z1 = gr.Slider(*STYLE_RANGE, value=0.0, step=0.05, label="z₁")
-            z2 = gr.Slider(*STYLE_RANGE, value=0.0, step=0.05, label="z₂")
-        with gr.Column(scale=1, min_width=240):
-            digit_image = output_image("Your digit at (z₁, z₂)", height=224)
+    with gr.Column(elem_id=anchor_id(sliders_spec.id)):
+        gr.Markdown(STYLE_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=280):
+                z1 = param_input(sliders_spec.param("z1"))
+                z2 = param_input(sliders_spec.param("z2"))
+                copy_link_button(
+                    sliders_spec, {"digit": sample_inputs["digit"], "z1": z1, "z2": z2}
+                )
+            with gr.Column(scale=1, min_width=240):
+                digit_image = output_image("Your digit at (z₁, z₂)", height=224)
+    digit, seed, temperature = (sample_inputs[k] for k in ("digit", "seed", "temperature"))
 
-    # wiring: each main event under the DemoSpec's api_name; live refreshes stay out of the API
-    fn, outs = named_outputs(
-        generate_digits,
+    # wiring: each main event under its spec's api_name; live refreshes stay out of the API
+    samples_link = wire_demo(
+        samples_spec,
+        sample_inputs,
         {"samples": samples, "summary": samples_summary, "numbers": samples_numbers},
+        main=generate_btn.click,
+        also=[
+            digit.input,
+            sample_inputs["n_samples"].release,
+            temperature.release,
+            seed.submit,
+        ],
+        button=generate_btn,
     )
-    sample_inputs = [digit, n_samples, temperature, seed]
-    generate_btn.click(fn, sample_inputs, outs, api_name="generate_digits")
-    for trigger in (digit.input, n_samples.release, temperature.release, seed.submit):
-        trigger(fn, sample_inputs, outs, api_visibility="private")
-    demo.load(fn, sample_inputs, outs, api_visibility="private")
-
-    sliders_fn, sliders_outs = named_outputs(
-        style_sliders, {"digit_image": digit_image, "row": row, "summary": row_summary}
+    sliders_link = wire_demo(
+        sliders_spec,
+        {"digit": digit, "z1": z1, "z2": z2},
+        {"digit_image": digit_image, "row": row, "summary": row_summary},
+        main=None,
+        api_event=z1.input,
+        also=[z2.input, digit.input, z1.release, z2.release],
     )
-    fn, outs = named_outputs(
-        same_style_all_digits, {"row": row, "z1": z1, "z2": z2, "summary": row_summary}
+    style_link = wire_demo(
+        style_spec,
+        {"seed": seed, "temperature": temperature},
+        {"row": row, "z1": z1, "z2": z2, "summary": row_summary},
+        main=None,
+        button=same_style_btn,
+        on_open=False,
     )
     digit_fn, digit_outs = named_outputs(_digit_only, {"digit_image": digit_image})
-    same_style_btn.click(fn, [seed, temperature], outs, api_name="same_style_all_digits").success(
-        digit_fn, [digit, z1, z2], digit_outs, api_visibility="private"
+    style_handler, style_outs = demo_handler(
+        style_spec, {"row": row, "z1": z1, "z2": z2, "summary": row_summary}
+    )
+    same_style_btn.click(
+        style_handler, [seed, temperature], style_outs, api_name=style_spec.api_name, **QUIET
+    ).success(
+        digit_fn, [digit, z1, z2], digit_outs, api_visibility="private", **QUIET
     )  # the single digit follows the new z; the row and its caption stay the same-style ones
-
-    slider_inputs = [digit, z1, z2]
-    z1.input(sliders_fn, slider_inputs, sliders_outs, api_name="style_sliders")
-    z2.input(sliders_fn, slider_inputs, sliders_outs, api_visibility="private")
-    digit.input(sliders_fn, slider_inputs, sliders_outs, api_visibility="private")
-    demo.load(sliders_fn, slider_inputs, sliders_outs, api_visibility="private")
+    return [samples_link, style_link, sliders_link]

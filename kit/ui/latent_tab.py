@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.demos.latent import (
-    GRID_RANGE,
-    GRID_SIZE,
-    MAP_EXTENT,
-    STEPS_RANGE,
-    Z_LIMIT,
-    decode_pixel,
-    decode_point,
-    interpolate,
-    latent_grid,
-    show_scatter,
-)
-from kit.ui.errors import named_outputs, user_errors
-from kit.ui.widgets import LATEX, api_numbers, output_image
+from kit.demos.latent import MAP_EXTENT, Z_LIMIT, decode_pixel
+from kit.demos.registry import DEMOS
+from kit.ui.errors import user_errors
+from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.widgets import LATEX, api_numbers, output_image, param_inputs
 
 INTRO = r"""
 ### Latent space: where do the digits land?
@@ -60,88 +51,96 @@ one abrupt step, as when the line crosses a gap or another digit's region.
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The tab's layout and events; returns its demos' links."""
+    specs = {s.id: s for s in DEMOS if s.tab == "latent"}
     gr.Markdown(INTRO, latex_delimiters=LATEX)
 
-    gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
-    scatter_plot = gr.Plot(show_label=False)
-    scatter_summary = gr.Markdown(latex_delimiters=LATEX)
-    scatter_numbers = api_numbers()
+    with gr.Column(elem_id=anchor_id("latent.scatter")):
+        gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
+        scatter_plot = gr.Plot(show_label=False)
+        scatter_summary = gr.Markdown(latex_delimiters=LATEX)
+        scatter_numbers = api_numbers()
 
-    gr.Markdown(GRID_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            grid_r = gr.Slider(*GRID_RANGE, value=3.0, step=0.25, label="Range r")
-            grid_n = gr.Slider(*GRID_SIZE, value=15, step=1, label="Grid size n")
-            grid_btn = gr.Button("Decode the grid", variant="primary")
-            grid_summary = gr.Markdown(latex_delimiters=LATEX)
-            grid_numbers = api_numbers()
-        with gr.Column(scale=3):
-            grid_image = output_image("VAE-2 decoder over the lattice")
+    grid_spec = specs["latent.grid"]
+    with gr.Column(elem_id=anchor_id(grid_spec.id)):
+        gr.Markdown(GRID_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=260):
+                grid_inputs = param_inputs(grid_spec)
+                grid_btn = gr.Button("Decode the grid", variant="primary")
+                copy_link_button(grid_spec, grid_inputs)
+                grid_summary = gr.Markdown(latex_delimiters=LATEX)
+                grid_numbers = api_numbers()
+            with gr.Column(scale=3):
+                grid_image = output_image("VAE-2 decoder over the lattice")
 
-    gr.Markdown(POINT_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        with gr.Column(scale=3):
-            point_map = output_image(
-                "VAE-2 codes of the test digits: click a point", image_mode="RGB", format="png"
-            )
-        with gr.Column(scale=2, min_width=280):
-            with gr.Row():
-                z1 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₁")
-                z2 = gr.Number(value=0.0, minimum=-Z_LIMIT, maximum=Z_LIMIT, step=0.1, label="z₂")
-            decode_btn = gr.Button("Decode", variant="primary")
-            point_digit = output_image("Decoded digit (28×28)", height=280)
-            point_summary = gr.Markdown(latex_delimiters=LATEX)
-            point_numbers = api_numbers()
+    point_spec = specs["latent.decode_point"]
+    with gr.Column(elem_id=anchor_id(point_spec.id)):
+        gr.Markdown(POINT_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            with gr.Column(scale=3):
+                point_map = output_image(
+                    "VAE-2 codes of the test digits: click a point", image_mode="RGB", format="png"
+                )
+            with gr.Column(scale=2, min_width=280):
+                with gr.Row():
+                    point_inputs = param_inputs(point_spec)
+                decode_btn = gr.Button("Decode", variant="primary")
+                copy_link_button(point_spec, point_inputs)
+                point_digit = output_image("Decoded digit (28×28)", height=280)
+                point_summary = gr.Markdown(latex_delimiters=LATEX)
+                point_numbers = api_numbers()
 
-    gr.Markdown(PATH_INTRO, latex_delimiters=LATEX)
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            index_a = gr.Number(
-                value=2, precision=0, minimum=0, maximum=9999, label="Test digit a (0 to 9999)"
-            )
-            index_b = gr.Number(
-                value=0, precision=0, minimum=0, maximum=9999, label="Test digit b (0 to 9999)"
-            )
-            steps = gr.Slider(*STEPS_RANGE, value=10, step=1, label="Frames")
-            path_btn = gr.Button("Interpolate", variant="primary")
-            with gr.Row():
-                input_a = output_image("Digit a", height=112, min_width=100)
-                input_b = output_image("Digit b", height=112, min_width=100)
-        with gr.Column(scale=3):
-            gr.Markdown("**AE-2**: the straight line between the two codes, decoded")
-            ae_path = output_image("AE-2 path", show_label=False)
-            gr.Markdown("**VAE-2**: the straight line between the two posterior means, decoded")
-            vae_path = output_image("VAE-2 path", show_label=False)
-            path_summary = gr.Markdown(latex_delimiters=LATEX)
-            path_numbers = api_numbers()
+    path_spec = specs["latent.interpolate"]
+    with gr.Column(elem_id=anchor_id(path_spec.id)):
+        gr.Markdown(PATH_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            with gr.Column(scale=1, min_width=260):
+                path_inputs = param_inputs(path_spec)
+                path_btn = gr.Button("Interpolate", variant="primary")
+                copy_link_button(path_spec, path_inputs)
+                with gr.Row():
+                    input_a = output_image("Digit a", height=112, min_width=100)
+                    input_b = output_image("Digit b", height=112, min_width=100)
+            with gr.Column(scale=3):
+                gr.Markdown("**AE-2**: the straight line between the two codes, decoded")
+                ae_path = output_image("AE-2 path", show_label=False)
+                gr.Markdown("**VAE-2**: the straight line between the two posterior means, decoded")
+                vae_path = output_image("VAE-2 path", show_label=False)
+                path_summary = gr.Markdown(latex_delimiters=LATEX)
+                path_numbers = api_numbers()
 
-    # wiring: each main event under its DemoSpec's api_name; refreshes stay out of the API
-    fn, outs = named_outputs(
-        show_scatter,
+    # wiring: each main event under its spec's api_name; refreshes stay out of the API
+    scatter = wire_demo(
+        specs["latent.scatter"],
+        {},
         {"figure": scatter_plot, "summary": scatter_summary, "numbers": scatter_numbers},
+        main=None,
     )
-    demo.load(fn, None, outs, api_name="latent_scatter")
-
-    grid_outputs = {"grid": grid_image, "summary": grid_summary, "numbers": grid_numbers}
-    fn, outs = named_outputs(latent_grid, grid_outputs)
-    grid_btn.click(fn, [grid_r, grid_n], outs, api_name="latent_grid")
-    for slider in (grid_r, grid_n):
-        slider.release(fn, [grid_r, grid_n], outs, api_visibility="private")
-    demo.load(fn, [grid_r, grid_n], outs, api_visibility="private")
-
+    grid = wire_demo(
+        grid_spec,
+        grid_inputs,
+        {"grid": grid_image, "summary": grid_summary, "numbers": grid_numbers},
+        main=grid_btn.click,
+        also=[w.release for w in grid_inputs.values()],
+        button=grid_btn,
+    )
     point_outputs = {
         "digit": point_digit,
         "map": point_map,
         "summary": point_summary,
         "numbers": point_numbers,
     }
-    fn, outs = named_outputs(decode_point, point_outputs)
-    decode_btn.click(fn, [z1, z2], outs, api_name="decode_point")
-    for box in (z1, z2):
-        box.submit(fn, [z1, z2], outs, api_visibility="private")
-    demo.load(fn, [z1, z2], outs, api_visibility="private")
-    click_outputs = {**point_outputs, "z1": z1, "z2": z2}
+    point = wire_demo(
+        point_spec,
+        point_inputs,
+        point_outputs,
+        main=decode_btn.click,
+        also=[w.submit for w in point_inputs.values()],
+        button=decode_btn,
+    )
+    click_outputs = {**point_outputs, **point_inputs}
 
     @user_errors
     def decode_click(evt: gr.SelectData) -> dict:
@@ -149,20 +148,27 @@ def build(demo: gr.Blocks) -> None:
         where = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
         return {click_outputs[k]: v for k, v in decode_pixel(*where[:2]).items()}
 
-    point_map.select(decode_click, None, list(click_outputs.values()), api_visibility="private")
+    point_map.select(
+        decode_click, None, list(click_outputs.values()), api_visibility="private", **QUIET
+    )
 
-    path_outputs = {
-        "input_a": input_a,
-        "input_b": input_b,
-        "ae_path": ae_path,
-        "vae_path": vae_path,
-        "summary": path_summary,
-        "numbers": path_numbers,
-    }
-    fn, outs = named_outputs(interpolate, path_outputs)
-    path_inputs = [index_a, index_b, steps]
-    path_btn.click(fn, path_inputs, outs, api_name="interpolate")
-    for box in (index_a, index_b):
-        box.submit(fn, path_inputs, outs, api_visibility="private")
-    steps.release(fn, path_inputs, outs, api_visibility="private")
-    demo.load(fn, path_inputs, outs, api_visibility="private")
+    path = wire_demo(
+        path_spec,
+        path_inputs,
+        {
+            "input_a": input_a,
+            "input_b": input_b,
+            "ae_path": ae_path,
+            "vae_path": vae_path,
+            "summary": path_summary,
+            "numbers": path_numbers,
+        },
+        main=path_btn.click,
+        also=[
+            path_inputs["index_a"].submit,
+            path_inputs["index_b"].submit,
+            path_inputs["steps"].release,
+        ],
+        button=path_btn,
+    )
+    return [scatter, grid, point, path]

@@ -1,57 +1,155 @@
-"""Links from a quiz answer to a live demo: which tab, which input boxes, which output panes.
+"""Links from the quiz (and from URLs) into a demo's place in the app.
 
-Every registered demo's main event is wired with ``kit.ui.errors.named_outputs``, which records
-the handler's argument names (in input order) and the component showing each named result. This
-module reads those records back from the built app, so "Run the demo" can switch to the demo's
-tab, put the preset into its inputs and its results into its outputs, with no per-tab code.
+Each tab's ``build()`` wires its demos with ``wire_demo`` and returns their ``DemoLink``s: which
+widget holds each parameter, which component shows each named output, which accordion (or
+sub-tab) holds the demo, and the element to scroll into view. ``kit.ui.build_app`` hands them
+to the quiz ("Run the demo", "Open in its tab") and to the page-load handler (deep links).
+Nothing here reads Gradio's internals: the tabs say where things are.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
-from kit.demos.registry import all_demos
+from kit.demos.spec import DemoSpec
+from kit.ui.errors import demo_handler
+
+QUIET = {"show_progress": "hidden"}
+"""Demo events keep their earlier outputs on screen while they run and when they fail."""
 
 
 @dataclass
 class DemoLink:
     """Where one demo lives in the built app."""
 
-    demo_id: str
-    """The demo's registry id, e.g. "latent.interpolate"."""
-    tab: str
-    """Id of the top-level tab that shows it."""
-    inputs: dict[str, gr.components.Component] = field(default_factory=dict)
-    """Argument name -> the input component that holds it on the tab."""
-    outputs: dict[str, gr.components.Component] = field(default_factory=dict)
-    """Result name -> the output component that shows it on the tab."""
+    spec: DemoSpec
+    """The demo's typed contract."""
+    inputs: dict[str, gr.components.Component]
+    """Parameter name -> the widget that holds it (presettable parameters only)."""
+    outputs: dict[str, gr.components.Component]
+    """Output name -> the component that shows it."""
+    anchor: str
+    """``elem_id`` of the block to scroll into view when the demo is opened from elsewhere."""
+    section: gr.Accordion | None = None
+    """The accordion that holds the demo (opened when it is linked to), if any."""
+    subtab: tuple[gr.Tabs, str] | None = None
+    """A sub-tab that holds it: (its Tabs, the tab's id), if any."""
+    button: gr.Button | None = None
+    """The demo's own main button, if it has one."""
+    on_open: bool = True
+    """Whether its outputs are computed the first time its tab is opened."""
+
+    def __post_init__(self) -> None:
+        if self.button is not None and not self.button.elem_id:
+            self.button.elem_id = f"{self.anchor}-go"  # stable, for tests and page scripts
+
+    @property
+    def id(self) -> str:
+        """The demo id."""
+        return self.spec.id
+
+    def apply(self, values: dict[str, Any], outputs: dict[str, Any]) -> dict:
+        """Gradio updates that put ``values`` into the widgets, ``outputs`` into the output
+        components, and open the demo's section."""
+        out: dict = {
+            self.inputs[k]: self.spec.param(k).widget_value(v)
+            for k, v in values.items()
+            if k in self.inputs
+        }
+        out.update({self.outputs[k]: v for k, v in outputs.items() if k in self.outputs})
+        if self.section is not None:
+            out[self.section] = gr.Accordion(open=True)
+        if self.subtab is not None:
+            tabs, tab_id = self.subtab
+            out[tabs] = gr.Tabs(selected=tab_id)
+        return out
+
+    def components(self) -> list:
+        """Every component ``apply`` may update, each once."""
+        comps = [*self.inputs.values(), *self.outputs.values()]
+        if self.section is not None:
+            comps.append(self.section)
+        if self.subtab is not None:
+            comps.append(self.subtab[0])
+        return comps
 
 
-def demo_links(demo: gr.Blocks) -> dict[str, DemoLink]:
-    """Every registered demo's link, read from the events already wired in ``demo``."""
-    by_api = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name}
-    links = {}
-    for demo_id, spec in all_demos().items():
-        event = by_api.get(spec.api_name)
-        handler = getattr(event, "fn", None)
-        if event is None:
-            links[demo_id] = DemoLink(demo_id, spec.tab)
-            continue
-        names = getattr(handler, "input_names", None)
-        if names is None and len(event.inputs) == len(spec.defaults):
-            names = list(spec.defaults)  # e.g. a streaming handler: inputs in the spec's order
-        inputs = dict(zip(names or [], event.inputs, strict=False))
-        outputs = dict(getattr(handler, "output_components", {}))
-        links[demo_id] = DemoLink(demo_id, spec.tab, inputs, outputs)
-    return links
+def anchor_id(demo_id: str) -> str:
+    """The element id of a demo's block, e.g. "demo-latent-interpolate"."""
+    return "demo-" + demo_id.replace(".", "-").replace("_", "-")
 
 
-def linked_components(links: dict[str, DemoLink]) -> list[gr.components.Component]:
-    """Every input and output component of every link, each once, in a stable order."""
-    seen: dict[int, gr.components.Component] = {}
-    for link in links.values():
-        for comp in [*link.inputs.values(), *link.outputs.values()]:
-            seen.setdefault(comp._id, comp)
-    return list(seen.values())
+def wire_demo(
+    spec: DemoSpec,
+    inputs: dict[str, gr.components.Component],
+    outputs: dict[str, gr.components.Component],
+    *,
+    main: Callable | None,
+    also: Sequence[Callable] = (),
+    api_event: Callable | None = None,
+    fixed: dict | None = None,
+    **link_fields,
+) -> DemoLink:
+    """Wire a demo's events and return its link.
+
+    ``main`` is the event method of its main control (e.g. ``button.click``), registered under
+    ``spec.api_name``; ``also`` are further triggers (slider releases, box submits), private,
+    always applying the last value. ``api_event`` registers the API endpoint on another
+    trigger when the demo has no button (e.g. a dropdown's ``.change``). Inputs that the
+    visitor supplies (images, files) are given in ``inputs`` too; only presettable ones are
+    kept in the link.
+    """
+    handler, outs = demo_handler(spec, outputs, fixed)
+    ins = [inputs[p.name] for p in spec.params if p.name not in (fixed or {})]
+    if main is not None:
+        main(handler, ins, outs, api_name=spec.api_name, **QUIET)
+    elif api_event is not None:
+        api_event(handler, ins, outs, api_name=spec.api_name, trigger_mode="always_last", **QUIET)
+    for trigger in also:
+        trigger(handler, ins, outs, api_visibility="private", trigger_mode="always_last", **QUIET)
+    kept = {p.name: inputs[p.name] for p in spec.params if p.presettable and p.name in inputs}
+    return DemoLink(spec, kept, dict(outputs), anchor_id(spec.id), **link_fields)
+
+
+def copy_link_button(spec: DemoSpec, inputs: dict[str, gr.components.Component]) -> None:
+    """A small "Copy link" button and box: the URL of this demo with its widgets' current values
+    (``/?demo=<id>&<param>=<value>``), copied to the clipboard where the browser allows."""
+    shown = {p.name: inputs[p.name] for p in spec.params if p.presettable and p.name in inputs}
+    with gr.Row():
+        btn = gr.Button("Copy link", size="sm", scale=0, elem_classes=["copy-link"])
+        box = gr.Textbox(
+            show_label=False,
+            container=False,
+            interactive=False,
+            scale=4,
+            placeholder="A link to this demo with these settings",
+        )
+    js = f"""(...values) => {{
+        const names = {list(shown)!r};
+        const q = new URLSearchParams({{demo: {spec.id!r}}});
+        names.forEach((n, i) => {{
+            if (values[i] !== null && values[i] !== undefined && values[i] !== "") q.set(n, values[i]);
+        }});
+        const url = location.origin + location.pathname + "?" + q.toString();
+        if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {{}});
+        return url;
+    }}"""
+    btn.click(None, list(shown.values()), [box], js=js, api_visibility="private")
+
+
+def scroll_js() -> str:
+    """JavaScript that scrolls the element whose id is its first argument into view."""
+    return """(anchor) => {
+        if (!anchor) return anchor;
+        const go = (tries) => {
+            const el = document.getElementById(anchor);
+            if (el && el.offsetParent !== null) { el.scrollIntoView({block: "start"}); return; }
+            if (tries > 0) setTimeout(() => go(tries - 1), 100);
+        };
+        go(20);
+        return anchor;
+    }"""

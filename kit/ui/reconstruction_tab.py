@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.demos.reconstruction import (
-    NOISE_RANGE,
-    show_drawing,
-    show_random_digit,
-    show_test_digit,
-    show_upload,
-)
+from kit.demos.registry import DEMOS
 from kit.preprocess import MAX_UPLOAD_BYTES
-from kit.ui.errors import named_outputs
-from kit.ui.widgets import output_image
+from kit.ui.links import DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.widgets import LATEX, output_image, param_input
 
 INTRO = r"""
 ### Reconstruction: how much survives the bottleneck?
@@ -28,48 +22,43 @@ Add input noise to see what a bottleneck removes, and where it starts guessing a
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
-    gr.Markdown(INTRO, latex_delimiters=[{"left": "$", "right": "$", "display": False}])
-    with gr.Row():
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The tab's layout and events; returns its demos' links."""
+    specs = {s.id: s for s in DEMOS if s.tab == "reconstruction"}
+    test_spec, random_spec = (
+        specs["reconstruction.test_digit"],
+        specs["reconstruction.random_digit"],
+    )
+    gr.Markdown(INTRO, latex_delimiters=LATEX)
+    with gr.Row(elem_id=anchor_id(test_spec.id)):
         with gr.Column(scale=1, min_width=300):
-            with gr.Tab("Test digit"):
-                index = gr.Number(
-                    label="Test digit index (0 to 9999)",
-                    value=0,
-                    precision=0,
-                    minimum=0,
-                    maximum=9999,
-                )
-                digit_class = gr.Dropdown(
-                    ["any", *map(str, range(10))], value="any", label="Digit class for random picks"
-                )
-                with gr.Row():
-                    show_btn = gr.Button("Reconstruct", variant="primary")
-                    random_btn = gr.Button("Random digit")
-            with gr.Tab("Draw"):
-                sketch = gr.Sketchpad(
-                    label="Pick the brush, then draw",
-                    type="numpy",
-                    image_mode="RGBA",
-                    canvas_size=(280, 280),
-                    brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
-                )
-                draw_btn = gr.Button("Reconstruct my drawing", variant="primary")
-            with gr.Tab("Upload"):
-                upload = gr.File(
-                    label=f"An image of one digit (PNG, JPEG, GIF, BMP, WebP; up to "
-                    f"{MAX_UPLOAD_BYTES // 2**20} MB)",
-                    file_count="single",
-                    file_types=["image"],
-                    type="filepath",
-                )
-                upload_btn = gr.Button("Reconstruct my image", variant="primary")
-            noise = gr.Slider(
-                *NOISE_RANGE,
-                value=0.0,
-                step=0.05,
-                label="Input noise (std of Gaussian noise added to the pixels)",
-            )
+            with gr.Tabs() as sources:
+                with gr.Tab("Test digit", id="test_digit"):
+                    index = param_input(test_spec.param("index"))
+                    digit_class = param_input(random_spec.param("digit_class"))
+                    with gr.Row():
+                        show_btn = gr.Button("Reconstruct", variant="primary")
+                        random_btn = gr.Button("Random digit")
+                with gr.Tab("Draw", id="draw"):
+                    sketch = gr.Sketchpad(
+                        label="Pick the brush, then draw",
+                        type="numpy",
+                        image_mode="RGBA",
+                        canvas_size=(280, 280),
+                        brush=gr.Brush(default_size=18, colors=["#000000"], color_mode="fixed"),
+                    )
+                    draw_btn = gr.Button("Reconstruct my drawing", variant="primary")
+                with gr.Tab("Upload", id="upload"):
+                    upload = gr.File(
+                        label=f"An image of one digit (PNG, JPEG, GIF, BMP, WebP; up to "
+                        f"{MAX_UPLOAD_BYTES // 2**20} MB)",
+                        file_count="single",
+                        file_types=["image"],
+                        type="filepath",
+                    )
+                    upload_btn = gr.Button("Reconstruct my image", variant="primary")
+            noise = param_input(test_spec.param("noise"))
+            copy_link_button(test_spec, {"index": index, "noise": noise})
         with gr.Column(scale=2):
             with gr.Row():
                 images = {
@@ -84,20 +73,41 @@ def build(demo: gr.Blocks) -> None:
             summary = gr.Markdown()
 
     outputs = {**images, "summary": summary}
-
-    fn, outs = named_outputs(show_test_digit, outputs)
-    # show_progress="hidden": on a bad input the toast explains, and earlier outputs stay visible
-    quiet = {"show_progress": "hidden"}
-    show_btn.click(fn, [index, noise], outs, api_name="reconstruct_test_digit", **quiet)
-    index.submit(fn, [index, noise], outs, api_visibility="private", **quiet)
-    demo.load(fn, [index, noise], outs, api_visibility="private", **quiet)
-
-    def random_digit(digit_class, noise):  # a fresh random pick every click (no seed)
-        return show_random_digit(digit_class, None, noise)
-
-    fn, outs = named_outputs(random_digit, {**outputs, "index": index})
-    random_btn.click(fn, [digit_class, noise], outs, api_name="random_test_digit", **quiet)
-    fn, outs = named_outputs(show_drawing, outputs)
-    draw_btn.click(fn, [sketch, noise], outs, api_name="reconstruct_drawing", **quiet)
-    fn, outs = named_outputs(show_upload, outputs)
-    upload_btn.click(fn, [upload, noise], outs, api_name="reconstruct_upload", **quiet)
+    test_digit = wire_demo(
+        test_spec,
+        {"index": index, "noise": noise},
+        outputs,
+        main=show_btn.click,
+        also=[index.submit],
+        subtab=(sources, "test_digit"),
+        button=show_btn,
+    )
+    random_digit = wire_demo(
+        random_spec,
+        {"digit_class": digit_class, "noise": noise},
+        {**outputs, "index": index},
+        main=random_btn.click,
+        fixed={"seed": None},  # a fresh random pick every click
+        subtab=(sources, "test_digit"),
+        button=random_btn,
+        on_open=False,
+    )
+    drawing = wire_demo(
+        specs["reconstruction.drawing"],
+        {"sketch": sketch, "noise": noise},
+        outputs,
+        main=draw_btn.click,
+        subtab=(sources, "draw"),
+        button=draw_btn,
+        on_open=False,
+    )
+    uploaded = wire_demo(
+        specs["reconstruction.upload"],
+        {"path": upload, "noise": noise},
+        outputs,
+        main=upload_btn.click,
+        subtab=(sources, "upload"),
+        button=upload_btn,
+        on_open=False,
+    )
+    return [test_digit, random_digit, drawing, uploaded]

@@ -11,6 +11,7 @@ import threading
 
 import gradio as gr
 
+from kit.demos.registry import get_demo
 from kit.demos.train_live import (
     BUSY_MESSAGE,
     MAX_BETA,
@@ -24,6 +25,7 @@ from kit.demos.train_live import (
     runs_table,
 )
 from kit.ui.errors import user_errors
+from kit.ui.links import DemoLink, anchor_id
 from kit.ui.widgets import LATEX, output_image
 
 INTRO = r"""
@@ -119,12 +121,12 @@ def beta_interactive(kind):
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks) -> list[DemoLink]:
     gr.Markdown(
         INTRO,
         latex_delimiters=LATEX,
     )
-    with gr.Row():
+    with gr.Row(elem_id=anchor_id("train_live.run")):
         with gr.Column(scale=1, min_width=280):
             kind = gr.Radio(
                 [("Autoencoder (MSE)", "ae"), ("VAE", "vae"), ("Conditional VAE", "cvae")],
@@ -138,7 +140,7 @@ def build(demo: gr.Blocks) -> None:
             epochs = gr.Slider(
                 1, MAX_EPOCHS, value=1, step=1, label="Epochs (passes over the data)"
             )
-            with gr.Accordion("Shorter runs", open=False):
+            with gr.Accordion("Shorter runs", open=False) as shorter:
                 max_steps = gr.Number(
                     value=0,
                     precision=0,
@@ -197,3 +199,16 @@ def build(demo: gr.Blocks) -> None:
     run_event.success(record_run, [last_run, runs], [runs, runs_md], api_visibility="private")
     stop_btn.click(request_stop, None, status, api_visibility="private", queue=False)
     kind.change(beta_interactive, kind, beta, api_visibility="private", queue=False)
+    inputs = {"kind": kind, "beta": beta, "latent_dim": latent_dim, "epochs": epochs}
+    spec = get_demo("train_live.run")
+    return [
+        DemoLink(
+            spec,
+            {**inputs, "max_steps": max_steps},
+            {},
+            anchor_id(spec.id),
+            section=shorter,
+            button=train_btn,
+            on_open=False,
+        )
+    ]

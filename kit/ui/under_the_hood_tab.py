@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from kit.demos.collapse import BETA_MODELS, posterior_collapse
-from kit.demos.elbo_gap import elbo_vs_iwae
-from kit.demos.reparam import (
-    FUNCTIONS,
-    MAX_REPEATS,
-    MAX_SAMPLES,
-    MU_RANGE,
-    SAMPLERS,
-    SIGMA_RANGE,
-    no_gradient_path,
-    reparam_gradients,
-)
-from kit.demos.vae_vs_gan import MAX_SHOWN, vae_vs_gan
-from kit.ui.errors import named_outputs
-from kit.ui.widgets import LATEX, api_numbers, output_image
+from kit.demos.registry import get_demo
+from kit.ui.links import DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
 INTRO = r"""
 ### Under the hood: four interview answers, each shown live
@@ -65,124 +53,142 @@ points of each model.
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
-def build(demo: gr.Blocks) -> None:
+def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The tab's layout and events; returns its demos' links."""
+    reparam_spec = get_demo("under_the_hood.reparam_gradients")
+    no_path_spec = get_demo("under_the_hood.no_gradient_path")
+    elbo_spec = get_demo("under_the_hood.elbo_vs_iwae")
+    collapse_spec = get_demo("under_the_hood.posterior_collapse")
+    gan_spec = get_demo("under_the_hood.vae_vs_gan")
     gr.Markdown(INTRO, latex_delimiters=LATEX)
+    with gr.Accordion(reparam_spec.section, open=True) as reparam_section:
+        with gr.Column(elem_id=anchor_id(reparam_spec.id)):
+            gr.Markdown(REPARAM_INTRO, latex_delimiters=LATEX)
+            with gr.Row():
+                with gr.Column(scale=1, min_width=280):
+                    reparam_inputs = param_inputs(reparam_spec)
+                    reparam_btn = gr.Button("Estimate", variant="primary")
+                    copy_link_button(reparam_spec, reparam_inputs)
+                with gr.Column(scale=2):
+                    reparam_plot = gr.Plot(show_label=False)
+                    reparam_summary = gr.Markdown(latex_delimiters=LATEX)
+                    reparam_numbers = api_numbers()
+        with gr.Column(elem_id=anchor_id(no_path_spec.id)):
+            gr.Markdown(NO_PATH_INTRO, latex_delimiters=LATEX)
+            with gr.Row():
+                with gr.Column(scale=1, min_width=280):
+                    method = param_input(no_path_spec.param("method"))
+                    no_path_btn = gr.Button("Call backward()", variant="primary")
+                    no_path_inputs = {
+                        "method": method,
+                        **{k: reparam_inputs[k] for k in ("mu", "sigma", "seed")},
+                    }
+                    copy_link_button(no_path_spec, no_path_inputs)
+                with gr.Column(scale=2):
+                    no_path_summary = gr.Markdown()
+                    no_path_numbers = api_numbers()
 
-    with gr.Accordion("1 · The reparameterization trick", open=True):
-        gr.Markdown(REPARAM_INTRO, latex_delimiters=LATEX)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280):
-                f_choice = gr.Dropdown(list(FUNCTIONS), value="z^2", label="f(z)")
-                mu = gr.Slider(*MU_RANGE, value=1.0, step=0.1, label="μ")
-                sigma = gr.Slider(*SIGMA_RANGE, value=1.0, step=0.1, label="σ")
-                n_samples = gr.Slider(
-                    1, MAX_SAMPLES, value=10, step=1, label="N, samples per estimate"
-                )
-                repeats = gr.Slider(10, MAX_REPEATS, value=500, step=10, label="M, repeats")
-                reparam_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
-                reparam_btn = gr.Button("Estimate", variant="primary")
-            with gr.Column(scale=2):
-                reparam_plot = gr.Plot(show_label=False)
-                reparam_summary = gr.Markdown(latex_delimiters=LATEX)
-                reparam_numbers = api_numbers()
-        gr.Markdown(NO_PATH_INTRO, latex_delimiters=LATEX)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280):
-                method = gr.Radio(
-                    list(SAMPLERS), value="Normal(mu, sigma).sample()", label="How z is drawn"
-                )
-                no_path_btn = gr.Button("Call backward()", variant="primary")
-            with gr.Column(scale=2):
-                no_path_summary = gr.Markdown()
-                no_path_numbers = api_numbers()
+    with gr.Accordion(elbo_spec.section, open=False) as elbo_section:
+        with gr.Column(elem_id=anchor_id(elbo_spec.id)):
+            gr.Markdown(ELBO_INTRO, latex_delimiters=LATEX)
+            with gr.Row():
+                with gr.Column(scale=1, min_width=280):
+                    elbo_inputs = param_inputs(elbo_spec)
+                    elbo_btn = gr.Button("Compute the bounds", variant="primary")
+                    copy_link_button(elbo_spec, elbo_inputs)
+                    elbo_input = output_image("The digit", height=200)
+                with gr.Column(scale=2):
+                    elbo_plot = gr.Plot(show_label=False)
+                    elbo_summary = gr.Markdown(latex_delimiters=LATEX)
+                    elbo_numbers = api_numbers()
 
-    with gr.Accordion("2 · ELBO vs log-likelihood", open=False) as elbo_section:
-        gr.Markdown(ELBO_INTRO, latex_delimiters=LATEX)
-        with gr.Row():
-            with gr.Column(scale=1, min_width=280):
-                elbo_index = gr.Number(
-                    label="Test digit index (0 to 9999)",
-                    value=0,
-                    precision=0,
-                    minimum=0,
-                    maximum=9999,
-                )
-                elbo_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
-                elbo_btn = gr.Button("Compute the bounds", variant="primary")
-                elbo_input = output_image("The digit", height=200)
-            with gr.Column(scale=2):
-                elbo_plot = gr.Plot(show_label=False)
-                elbo_summary = gr.Markdown(latex_delimiters=LATEX)
-                elbo_numbers = api_numbers()
+    with gr.Accordion(collapse_spec.section, open=False) as collapse_section:
+        with gr.Column(elem_id=anchor_id(collapse_spec.id)):
+            gr.Markdown(COLLAPSE_INTRO, latex_delimiters=LATEX)
+            collapse_inputs = param_inputs(collapse_spec)
+            copy_link_button(collapse_spec, collapse_inputs)
+            collapse_plot = gr.Plot(show_label=False)
+            collapse_summary = gr.Markdown(latex_delimiters=LATEX)
+            collapse_numbers = api_numbers()
 
-    with gr.Accordion("3 · Posterior collapse", open=False) as collapse_section:
-        gr.Markdown(COLLAPSE_INTRO, latex_delimiters=LATEX)
-        collapse_model = gr.Dropdown(
-            list(BETA_MODELS), value="beta-vae-10", label="Model for the across-epochs view"
-        )
-        collapse_plot = gr.Plot(show_label=False)
-        collapse_summary = gr.Markdown(latex_delimiters=LATEX)
-        collapse_numbers = api_numbers()
+    with gr.Accordion(gan_spec.section, open=False) as gan_section:
+        with gr.Column(elem_id=anchor_id(gan_spec.id)):
+            gr.Markdown(GAN_INTRO, latex_delimiters=LATEX)
+            with gr.Row():
+                gan_inputs = param_inputs(gan_spec)
+                gan_btn = gr.Button("New samples", variant="primary")
+            copy_link_button(gan_spec, gan_inputs)
+            with gr.Row():
+                gan_images = {
+                    "vae_samples": output_image("VAE-2 samples"),
+                    "gan_samples": output_image("GAN samples"),
+                    "real_digits": output_image("Real test digits"),
+                }
+            gan_images["vae_interpolation"] = output_image("VAE-2: straight line between two z")
+            gan_images["gan_interpolation"] = output_image(
+                "GAN: straight line between two noise vectors"
+            )
+            gan_summary = gr.Markdown(latex_delimiters=LATEX)
+            gan_numbers = api_numbers()
 
-    with gr.Accordion("4 · VAE vs GAN samples", open=False) as gan_section:
-        gr.Markdown(GAN_INTRO, latex_delimiters=LATEX)
-        with gr.Row():
-            n_shown = gr.Slider(4, MAX_SHOWN, value=16, step=4, label="Samples shown")
-            gan_seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
-            gan_btn = gr.Button("New samples", variant="primary")
-        with gr.Row():
-            gan_images = {
-                "vae_samples": output_image("VAE-2 samples"),
-                "gan_samples": output_image("GAN samples"),
-                "real_digits": output_image("Real test digits"),
-            }
-        gan_images["vae_interpolation"] = output_image("VAE-2: straight line between two z")
-        gan_images["gan_interpolation"] = output_image(
-            "GAN: straight line between two noise vectors"
-        )
-        gan_summary = gr.Markdown(latex_delimiters=LATEX)
-        gan_numbers = api_numbers()
-
-    # wiring: each main event under the DemoSpec's api_name; refreshes stay out of the API
-    fn, outs = named_outputs(
-        reparam_gradients,
+    # wiring: each main event under its spec's api_name; a section computes when first opened
+    reparam = wire_demo(
+        reparam_spec,
+        reparam_inputs,
         {"figure": reparam_plot, "summary": reparam_summary, "numbers": reparam_numbers},
+        main=reparam_btn.click,
+        also=[reparam_inputs["f"].input],
+        section=reparam_section,
+        button=reparam_btn,
     )
-    reparam_inputs = [f_choice, mu, sigma, n_samples, repeats, reparam_seed]
-    reparam_btn.click(fn, reparam_inputs, outs, api_name="reparam_gradients")
-    f_choice.change(fn, reparam_inputs, outs, api_visibility="private")
-    demo.load(fn, reparam_inputs, outs, api_visibility="private")
-
-    fn, outs = named_outputs(
-        no_gradient_path, {"summary": no_path_summary, "numbers": no_path_numbers}
+    no_path = wire_demo(
+        no_path_spec,
+        no_path_inputs,
+        {"summary": no_path_summary, "numbers": no_path_numbers},
+        main=no_path_btn.click,
+        also=[method.input],
+        section=reparam_section,
+        button=no_path_btn,
     )
-    no_path_inputs = [method, mu, sigma, reparam_seed]
-    no_path_btn.click(fn, no_path_inputs, outs, api_name="no_gradient_path")
-    method.change(fn, no_path_inputs, outs, api_visibility="private")
-    demo.load(fn, no_path_inputs, outs, api_visibility="private")
-
-    fn, outs = named_outputs(
-        elbo_vs_iwae,
-        {
-            "input": elbo_input,
-            "figure": elbo_plot,
-            "summary": elbo_summary,
-            "numbers": elbo_numbers,
-        },
+    elbo_outputs = {
+        "input": elbo_input,
+        "figure": elbo_plot,
+        "summary": elbo_summary,
+        "numbers": elbo_numbers,
+    }
+    elbo = wire_demo(
+        elbo_spec,
+        elbo_inputs,
+        elbo_outputs,
+        main=elbo_btn.click,
+        also=[elbo_inputs["index"].submit, elbo_section.expand],
+        section=elbo_section,
+        button=elbo_btn,
+        on_open=False,
     )
-    elbo_btn.click(fn, [elbo_index, elbo_seed], outs, api_name="elbo_vs_iwae")
-    elbo_index.submit(fn, [elbo_index, elbo_seed], outs, api_visibility="private")
-    elbo_section.expand(fn, [elbo_index, elbo_seed], outs, api_visibility="private")
-
-    fn, outs = named_outputs(
-        posterior_collapse,
-        {"figure": collapse_plot, "summary": collapse_summary, "numbers": collapse_numbers},
+    collapse_outputs = {
+        "figure": collapse_plot,
+        "summary": collapse_summary,
+        "numbers": collapse_numbers,
+    }
+    collapse = wire_demo(
+        collapse_spec,
+        collapse_inputs,
+        collapse_outputs,
+        main=None,
+        api_event=collapse_inputs["model"].change,
+        also=[collapse_section.expand],
+        section=collapse_section,
+        on_open=False,
     )
-    collapse_model.change(fn, [collapse_model], outs, api_name="posterior_collapse")
-    collapse_section.expand(fn, [collapse_model], outs, api_visibility="private")
-
-    fn, outs = named_outputs(
-        vae_vs_gan, {**gan_images, "summary": gan_summary, "numbers": gan_numbers}
+    gan = wire_demo(
+        gan_spec,
+        gan_inputs,
+        {**gan_images, "summary": gan_summary, "numbers": gan_numbers},
+        main=gan_btn.click,
+        also=[gan_section.expand],
+        section=gan_section,
+        button=gan_btn,
+        on_open=False,
     )
-    gan_btn.click(fn, [n_shown, gan_seed], outs, api_name="vae_vs_gan")
-    gan_section.expand(fn, [n_shown, gan_seed], outs, api_visibility="private")
+    return [reparam, no_path, elbo, collapse, gan]

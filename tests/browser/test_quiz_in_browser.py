@@ -1,5 +1,5 @@
-"""End to end in Chromium: answer a card, reload and find the progress kept; Run the demo lands
-on the demo's tab with the question's preset in its inputs; a bad question file shows a toast."""
+"""End to end in Chromium: answer a card, reload and find the progress kept; a bad question file
+shows a toast. (Run the demo and Open in its tab: test_answer_to_demo.py.)"""
 
 from __future__ import annotations
 
@@ -7,12 +7,7 @@ import re
 
 import pytest
 
-from kit.demos.registry import all_demos
-from kit.ui import TABS
-
 pytestmark = pytest.mark.browser
-
-TAB_LABELS = {tab_id: label for tab_id, label, _ in TABS}
 
 
 def _open_quiz(page):
@@ -46,44 +41,6 @@ def test_progress_survives_a_reload(page):
     _open_quiz(page)
     page.get_by_text(re.compile(r"1 of \d+ reviewed")).wait_for(timeout=30_000)
     assert page.locator("#quiz-front h3").first.inner_text() != first  # graded card not due
-    _assert_clean(page)
-
-
-def test_run_the_demo_opens_its_tab_with_the_preset(page):
-    import app
-    from kit.ui.links import demo_links
-    from kit.ui.quiz_tab import all_questions
-
-    _open_quiz(page)
-    title = page.locator("#quiz-front h3").first.inner_text()
-    q = next(q for q in all_questions([]) if q.title == title)
-    page.get_by_role("button", name="Reveal answer").click()
-    page.get_by_role("button", name="▶ Run the demo").click()
-    tab_label = TAB_LABELS[all_demos()[q.demo].tab]
-    selected = page.get_by_role("tab", name=tab_label, exact=True).first
-    page.wait_for_function(
-        "el => el.getAttribute('aria-selected') === 'true'",
-        arg=selected.element_handle(),
-        timeout=30_000,
-    )
-    # the preset is in the tab's number boxes and sliders, found by their labels
-    import gradio as gr
-
-    link = demo_links(app.demo)[q.demo]
-    checked = 0
-    for name, value in q.demo_args.items():
-        comp = link.inputs.get(name)
-        if not isinstance(comp, (gr.Number, gr.Slider)) or isinstance(value, bool):
-            continue
-        label = comp.label if isinstance(comp, gr.Number) else f"number input for {comp.label}"
-        box = page.get_by_label(label, exact=True).locator("visible=true").first
-        page.wait_for_function(
-            "([el, v]) => Number(el.value) === Number(v)",
-            arg=[box.element_handle(timeout=30_000), value],
-            timeout=30_000,
-        )
-        checked += 1
-    print(f"{q.id}: {q.demo} on tab {tab_label!r}, {checked} preset value(s) checked")
     _assert_clean(page)
 
 

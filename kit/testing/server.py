@@ -1,7 +1,7 @@
 """A live ``python app.py`` on a free loopback port, and a small client for Gradio's HTTP API.
 
-Shared by the HTTP-level tests (security, load, no growth), the browser tests' fixture and
-``benchmarks/load_test.py``. The client speaks raw HTTP (httpx), as any visitor of the public
+Shared by the HTTP-level tests (security, hardening, load, no growth; the ``live_app`` fixture
+of tests/conftest.py), the browser tests and ``benchmarks/load_test.py``. The client speaks raw HTTP (httpx), as any visitor of the public
 Space can: ``POST /gradio_api/call/<api_name>`` joins the queue and returns an event id, then
 ``GET /gradio_api/call/<api_name>/<event_id>`` streams the result as server-sent events
 (``generating`` updates, then ``complete`` or ``error``).
@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 API = "/gradio_api"
 
 
@@ -141,7 +141,8 @@ class CallResult:
     status: int
     """HTTP status of the POST that joined the queue (200, or 503 when the queue is full)."""
     event: str
-    """"complete", "error" (an error event), "queue_full", "http_error" (POST refused for
+    """"complete", "error" (an error event), "queue_full", "refused" (HTTP 429: the session
+    already has its share of the queue, see kit.ui.edge), "http_error" (POST refused for
     another reason), "timeout", "broken" (the connection broke off) or "no_result" (the
     stream ended without an outcome)."""
     data: Any = None
@@ -202,7 +203,9 @@ def call(
         if r.status_code != 200:
             result.data = r.text[:500]
             full = r.status_code == 503 and "queue is full" in r.text.lower()
-            result.event = "queue_full" if full else "http_error"
+            result.event = (
+                "queue_full" if full else "refused" if r.status_code == 429 else "http_error"
+            )
         else:
             _follow(client, base_url, api_name, r.json()["event_id"], result, timeout)
     result.finished = time.monotonic()

@@ -1,0 +1,173 @@
+"""The quiz's demo panel: "Run the demo" shows a question's demo inline, under the answer;
+"Open in its tab" goes to the demo's tab, opens its section, applies the preset, shows the
+result and scrolls to it; "Copy link" gives the question's URL (``/?q=<id>``).
+
+Pure functions first (``inline_result``, ``open_in_tab``), tested without a browser; then the
+layout (``demo_panel``) and the wiring (``wire_panel``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gradio as gr
+
+from kit.demos.registry import get_demo
+from kit.quiz.record import Question
+from kit.quiz.study import run_demo
+from kit.ui.errors import user_errors
+from kit.ui.links import DemoLink, scroll_js
+from kit.ui.widgets import LATEX
+
+
+def _args_text(args: dict) -> str:
+    if not args:
+        return "its default settings"
+    return ", ".join(f"`{k} = {v!r}`" for k, v in args.items())
+
+
+def inline_result(q: Question) -> dict:
+    """The demo's result for the card, by name: ``note``, ``images``, ``figure``, ``text``.
+
+    A training demo is not run inline (it takes seconds of CPU): the note says what pressing
+    Train in its tab will do, with the question's settings.
+    """
+    spec = get_demo(q.demo)
+    if spec is None:
+        raise gr.Error(f"This question links an unknown demo, {q.demo!r}.", title="No demo")
+    if spec.trains:
+        settings = spec.coerce(q.demo_args, preset=True)
+        return {
+            "note": (
+                f"**Demo `{q.demo}`** trains a model for a few seconds with "
+                f"{_args_text(settings)}, so it runs in its own tab: **Open in its tab** fills "
+                "these settings in, then press **Train** to watch the loss curve and the "
+                "reconstructions change as it learns."
+            ),
+            "images": None,
+            "figure": None,
+            "text": "",
+        }
+    preview = run_demo(q)
+    return {
+        "note": f"**Demo `{q.demo}`** with {_args_text(q.demo_args)}: {spec.summary}",
+        "images": preview.images or None,
+        "figure": preview.figure,
+        "text": preview.text,
+    }
+
+
+def open_in_tab(q: Question, link: DemoLink) -> tuple[str, dict]:
+    """(tab id, updates): the preset applied to the demo's widgets, its outputs filled (unless
+    it trains), its section opened. The tab's own controls keep working afterwards."""
+    spec = link.spec
+    values = spec.coerce(q.demo_args, preset=True)
+    outputs = {} if spec.trains else spec.fn(**values)
+    return spec.tab, link.apply(values, outputs)
+
+
+# ---- layout and wiring ------------------------------------------------------------------------
+
+
+@dataclass
+class DemoPanel:
+    """The components of one demo panel (study or interview)."""
+
+    run_btn: gr.Button
+    open_btn: gr.Button
+    copy_btn: gr.Button
+    link_box: gr.Textbox
+    note: gr.Markdown
+    images: gr.Gallery
+    figure: gr.Plot
+    text: gr.Markdown
+
+
+def demo_panel(prefix: str = "") -> DemoPanel:
+    """The buttons and the inline result area; ``prefix`` keeps element ids unique per mode."""
+    with gr.Row():
+        run_btn = gr.Button("▶ Run the demo", variant="primary", elem_id=f"{prefix}run-demo")
+        open_btn = gr.Button("Open in its tab", elem_id=f"{prefix}open-in-tab")
+        copy_btn = gr.Button("Copy link", elem_id=f"{prefix}copy-link", scale=0)
+    link_box = gr.Textbox(
+        show_label=False,
+        container=False,
+        interactive=False,
+        placeholder="The link to this question appears here",
+        elem_id=f"{prefix}question-link",
+    )
+    with gr.Column(elem_id=f"{prefix}demo-result"):
+        note = gr.Markdown()
+        images = gr.Gallery(
+            label="Demo output", columns=4, height="auto", object_fit="contain", visible=False
+        )
+        figure = gr.Plot(label="Demo plot", visible=False)
+        text = gr.Markdown(latex_delimiters=LATEX)
+    return DemoPanel(run_btn, open_btn, copy_btn, link_box, note, images, figure, text)
+
+
+COPY_JS = """(path) => {
+    const url = location.origin + location.pathname + path;
+    if (navigator.clipboard) navigator.clipboard.writeText(url).catch(() => {});
+    return url;
+}"""
+
+
+def wire_panel(
+    panel: DemoPanel,
+    current_id: Callable[..., str],
+    inputs: list,
+    links: dict[str, DemoLink],
+    tabs: gr.Tabs,
+    anchor: gr.Textbox,
+    find: Callable[[str, list], Question],
+    user_questions: gr.State,
+) -> None:
+    """Wire a panel. ``current_id(*inputs)`` gives the id of the question on screen (it raises a
+    ``gr.Error`` when there is none); ``find(id, user_questions)`` gives the question."""
+
+    def question(*args) -> Question:
+        *rest, mine = args
+        return find(current_id(*rest), mine)
+
+    @user_errors
+    def run(*args) -> dict:
+        out = inline_result(question(*args))
+        return {
+            panel.note: out["note"],
+            panel.images: gr.Gallery(value=out["images"], visible=out["images"] is not None),
+            panel.figure: gr.Plot(value=out["figure"], visible=out["figure"] is not None),
+            panel.text: out["text"],
+        }
+
+    inline = [panel.note, panel.images, panel.figure, panel.text]
+    ins = [*inputs, user_questions]
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    panel.run_btn.click(run, ins, inline, **private)
+
+    targets: dict[int, object] = {}
+    for link in links.values():
+        for comp in link.components():
+            targets.setdefault(id(comp), comp)
+
+    @user_errors
+    def open_tab(*args) -> dict:
+        q = question(*args)
+        link = links.get(q.demo)
+        if link is None:
+            raise gr.Error(f"The demo {q.demo!r} is not in this app.", title="No demo")
+        tab, updates = open_in_tab(q, link)
+        return {tabs: gr.Tabs(selected=tab), anchor: link.anchor, **updates}
+
+    panel.open_btn.click(open_tab, ins, [tabs, anchor, *targets.values()], **private).success(
+        None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
+    )
+
+    def link_path(*args) -> str:
+        *rest, _mine = args
+        return f"?q={current_id(*rest)}"
+
+    panel.copy_btn.click(user_errors(link_path), ins, [panel.link_box], **private).success(
+        None, [panel.link_box], [panel.link_box], js=COPY_JS, api_visibility="private"
+    )

@@ -1,0 +1,274 @@
+"""Quiz · Study: the next due card, hints, reveal with key-point coverage, self-grading (FSRS).
+
+Handlers first (plain functions of their inputs, returning named results), then ``build``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from kit.quiz.progress import (
+    ProgressError,
+    export_progress,
+    grade,
+    import_progress,
+    stats,
+    validate_progress,
+)
+from kit.quiz.schedule import RATINGS
+from kit.quiz.study import (
+    answer_html,
+    choices,
+    coverage_html,
+    filter_questions,
+    hints_html,
+    next_card,
+    question_html,
+)
+from kit.ui.errors import user_errors
+from kit.ui.links import DemoLink
+from kit.ui.quiz_demo import demo_panel, wire_panel
+from kit.ui.quiz_tab import (
+    all_questions,
+    export_file,
+    find_question,
+    now_utc,
+    shown_file,
+)
+from kit.ui.widgets import LATEX
+
+
+def load_progress(stored) -> dict:
+    """The visitor's saved progress, checked; a corrupted value starts fresh with a warning."""
+    loaded = validate_progress(stored)
+    if loaded.warning:
+        gr.Warning(loaded.warning)
+    return loaded.progress
+
+
+def stats_markdown(progress: dict, user_questions=None) -> str:
+    """The study statistics (due, new, reviewed, streak, accuracy) as markdown."""
+    return stats(progress, all_questions(user_questions), now_utc()).markdown()
+
+
+def filter_choices(user_questions=None) -> dict:
+    """The filter menus (topics, difficulties, tags) for these questions."""
+    return choices(all_questions(user_questions))
+
+
+def show_next_card(progress, topics, difficulties, tags, current=None, user_questions=None):
+    """The next due card under the filters (named outputs); the answer side hidden again."""
+    progress = load_progress(progress)
+    pool = filter_questions(all_questions(user_questions), topics, difficulties, tags)
+    if not pool:
+        raise gr.Error("No question matches these filters: clear one of them.", title="No cards")
+    pick = next_card(pool, progress, now_utc(), skip=current)
+    if pick.question_id is None:
+        when = pick.next_due.strftime("%Y-%m-%d %H:%M UTC") if pick.next_due else "later"
+        front = (
+            f"<h3>All caught up</h3><p>None of the {len(pool)} cards under these filters is due."
+            f" The next one comes back at {when}. Widen the filters to study more.</p>"
+        )
+        return {"current": None, "front": front, "due": _due_line(0, len(pool))}
+    q = next(q for q in pool if q.id == pick.question_id)
+    return {
+        "current": q.id,
+        "front": question_html(q),
+        "due": _due_line(pick.due_count, len(pool)),
+    }
+
+
+def _due_line(due: int, total: int) -> str:
+    return f"**{due}** of {total} cards under these filters are due (new cards count as due)."
+
+
+def reveal_answer(current, typed, user_questions=None) -> dict:
+    """The back of the card: model answer, key-point coverage of what was typed, follow-ups."""
+    q = find_question(current, user_questions)
+    return {"back": coverage_html(q, typed) + answer_html(q), "hint_count": len(q.hints)}
+
+
+def show_hint(current, shown, user_questions=None) -> dict:
+    """One more hint of the card on screen, and how many are shown now."""
+    q = find_question(current, user_questions)
+    shown = min(int(shown or 0) + 1, len(q.hints))
+    return {"hints": hints_html(q, shown), "shown": shown}
+
+
+def grade_card(progress, current, rating, user_questions=None) -> dict:
+    """Record a self-grade; returns the new progress and stats (the input is not modified)."""
+    q = find_question(current, user_questions)
+    if rating not in RATINGS:
+        raise gr.Error(f"A grade is one of {', '.join(RATINGS)}.", title="Check the input")
+    new = grade(load_progress(progress), q.id, q.topic, rating, now_utc())
+    return {"progress": new, "stats": stats_markdown(new, user_questions)}
+
+
+def export_progress_file(progress) -> str:
+    """The progress as a JSON file for download (its path)."""
+    return export_file("latent-lab-progress.json", export_progress(load_progress(progress)))
+
+
+def import_progress_file(path, user_questions=None) -> dict:
+    """Replace the progress with an exported file's; a bad file changes nothing."""
+    if not path:
+        raise gr.Error("Choose a progress file (.json) first.", title="Nothing to import")
+    try:
+        data = Path(path).read_bytes()
+        new = import_progress(data)
+    except (OSError, ProgressError) as err:
+        raise gr.Error(
+            f"That progress file was not imported: {err}", title="Import failed"
+        ) from None
+    gr.Info(f"Imported {len(new['cards'])} cards and {len(new['reviews'])} reviews.")
+    return {"progress": new, "stats": stats_markdown(new, user_questions)}
+
+
+def open_question(question_id: str, progress, user_questions=None) -> dict:
+    """The card for one question (a ``?q=<id>`` link), whether or not it is due."""
+    for q in all_questions(user_questions):
+        if q.id == question_id:
+            p = load_progress(progress)
+            due = f"Opened from a link: **{q.title}**. Press **Next card** for your due cards."
+            return {
+                "current": q.id,
+                "front": question_html(q),
+                "due": due,
+                "stats": stats_markdown(p),
+            }
+    raise gr.Error(
+        f"There is no question {question_id[:60]!r} in this app: here is your next due card.",
+        title="Unknown question",
+    )
+
+
+def _current_card(current) -> str:
+    if not current:
+        raise gr.Error("No question is on screen yet: press Next card first.", title="No card")
+    return current
+
+
+# ---- layout and wiring ------------------------------------------------------------------------
+
+
+@dataclass
+class Study:
+    """The study mode's components other builders and the page-load handler use."""
+
+    current: gr.State
+    front: gr.Markdown
+    due: gr.Markdown
+    stats: gr.Markdown
+    topics: gr.Dropdown
+    difficulties: gr.Dropdown
+    tags: gr.Dropdown
+    card_outputs: list
+    """What a new card replaces: current, front, due, the typed answer, back, hints, shown."""
+    next_fn: object
+    """The handler that puts the next due card on screen (for the quiz tab's first opening)."""
+
+
+def build(
+    progress: gr.BrowserState,
+    user_questions: gr.State,
+    links: dict[str, DemoLink],
+    tabs: gr.Tabs,
+    anchor: gr.Textbox,
+) -> Study:
+    """The Study sub-tab's layout and events."""
+    first = filter_choices()
+    current = gr.State(None)
+    hints_shown = gr.State(0)
+    with gr.Row():
+        with gr.Column(scale=3):
+            with gr.Row():
+                topics = gr.Dropdown(first["topics"], multiselect=True, label="Topics")
+                difficulties = gr.Dropdown(
+                    first["difficulties"], multiselect=True, label="Difficulty"
+                )
+                tags = gr.Dropdown(first["tags"], multiselect=True, label="Tags")
+            due = gr.Markdown()
+            with gr.Column(elem_id="quiz-card"):
+                front = gr.Markdown(latex_delimiters=LATEX, elem_id="quiz-front")
+                typed = gr.Textbox(
+                    label="Your answer (optional: type it before you reveal)",
+                    lines=4,
+                    max_length=5000,
+                )
+                with gr.Row():
+                    next_btn = gr.Button("Next card", variant="primary")
+                    hint_btn = gr.Button("Hint")
+                    reveal_btn = gr.Button("Reveal answer")
+                hints = gr.Markdown(latex_delimiters=LATEX)
+                back = gr.Markdown(latex_delimiters=LATEX, elem_id="quiz-back")
+                panel = demo_panel()
+            gr.Markdown("**How well did you know it?** (the next card follows)")
+            with gr.Row():
+                grade_btns = {r: gr.Button(r.capitalize()) for r in RATINGS}
+        with gr.Column(scale=2):
+            stats_md = gr.Markdown(elem_id="quiz-stats")
+            with gr.Accordion("Save or move your progress", open=False):
+                export_btn = gr.Button("Export progress (.json)")
+                export_out = gr.File(label="Your progress file", interactive=False, visible=False)
+                import_btn = gr.UploadButton(
+                    "Import progress (.json)", file_types=[".json"], type="filepath"
+                )
+
+    private = {"api_visibility": "private"}
+    card = {"current": current, "front": front, "due": due}
+    filters = [progress, topics, difficulties, tags, current, user_questions]
+    inline = [panel.note, panel.images, panel.figure, panel.text]
+
+    def next_fn(*args):
+        out = user_errors(show_next_card)(*args)
+        return {
+            **{card[k]: v for k, v in out.items()},
+            typed: "",
+            back: "",
+            hints: "",
+            hints_shown: 0,
+            panel.note: "",
+            panel.images: gr.Gallery(value=None, visible=False),
+            panel.figure: gr.Plot(value=None, visible=False),
+            panel.text: "",
+        }
+
+    card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline]
+    next_btn.click(next_fn, filters, card_outputs, **private)
+    for f in (topics, difficulties, tags):
+        f.input(next_fn, filters, card_outputs, **private)
+
+    def reveal_fn(cur, text, mine):
+        return {back: user_errors(reveal_answer)(cur, text, mine)["back"]}
+
+    reveal_btn.click(reveal_fn, [current, typed, user_questions], [back], **private)
+
+    def hint_fn(cur, shown, mine):
+        out = user_errors(show_hint)(cur, shown, mine)
+        return {hints: out["hints"], hints_shown: out["shown"]}
+
+    hint_btn.click(hint_fn, [current, hints_shown, user_questions], [hints, hints_shown], **private)
+
+    for rating, btn in grade_btns.items():
+
+        def grade_fn(p, cur, mine, rating=rating):
+            out = user_errors(grade_card)(p, cur, rating, mine)
+            return {progress: out["progress"], stats_md: out["stats"]}
+
+        btn.click(
+            grade_fn, [progress, current, user_questions], [progress, stats_md], **private
+        ).success(next_fn, filters, card_outputs, **private)
+
+    export_btn.click(shown_file(export_progress_file), [progress], [export_out], **private)
+
+    def import_fn(path, mine):
+        out = user_errors(import_progress_file)(path, mine)
+        return {progress: out["progress"], stats_md: out["stats"]}
+
+    import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **private)
+
+    wire_panel(panel, _current_card, [current], links, tabs, anchor, find_question, user_questions)
+    return Study(current, front, due, stats_md, topics, difficulties, tags, card_outputs, next_fn)
