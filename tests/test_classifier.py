@@ -42,12 +42,12 @@ def test_loss_is_cross_entropy_and_training_lowers_it(test_digits):
         loss = float(model.loss(x, y))
     assert loss == pytest.approx(float(-logp[torch.arange(256), y].mean()))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    first = float(model.loss(x, y))
+    first = float(model.loss(x, y).detach())
     for _ in range(30):
         opt.zero_grad()
         model.loss(x, y).backward()
         opt.step()
-    assert float(model.loss(x, y)) < 0.5 * first
+    assert float(model.loss(x, y).detach()) < 0.5 * first
 
 
 def test_cli_reports_missing_data_with_an_exit_code(tmp_path, capsys):
