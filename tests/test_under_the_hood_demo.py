@@ -126,6 +126,14 @@ def test_elbo_demo_outputs():
     assert n["elbo"] == pytest.approx(-(n["recon"] + n["kl"]))
     assert list(n["bound_by_k"]) == [str(k) for k in elbo_gap.K_VALUES]
     assert "labelled" in out["summary"] and "ELBO" in out["summary"]
+    # the exact log p(x) line: above the bounds (one draw of L_K may poke above it by noise)
+    assert n["exact_log_px"] > n["bound_by_k"]["1"] + 0.5
+    assert n["exact_log_px"] >= n["bound_by_k"]["1000"] - 0.2
+    assert n["gap_exact_to_elbo"] == pytest.approx(n["exact_log_px"] - n["elbo"])
+    assert n["gap_exact_to_iwae"] == pytest.approx(n["exact_log_px"] - n["log_px_estimate"])
+    assert "exact log p(x)" in out["summary"]
+    labels = [t.get_text() for t in out["figure"].axes[0].get_legend().get_texts()]
+    assert any(t.startswith("exact log p(x)") for t in labels)
 
 
 # ---- 3. posterior collapse ------------------------------------------------------------------
