@@ -100,7 +100,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                     copy_link_button(elbo_spec, elbo_inputs)
                     elbo_input = output_image("The digit", height=200)
                 with gr.Column(scale=2):
-                    elbo_plot = gr.Plot(show_label=False)
+                    elbo_plot = output_image(
+                        "The bounds against K", image_mode="RGB", show_label=False
+                    )
                     elbo_summary = gr.Markdown(latex_delimiters=LATEX)
                     elbo_numbers = api_numbers()
 
