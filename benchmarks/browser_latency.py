@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +38,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.server import start_app  # noqa: E402
+from kit.testing.server import start_app  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [

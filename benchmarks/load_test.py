@@ -54,7 +54,6 @@ from urllib.parse import urlparse
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from kit.testing.server import (  # noqa: E402
     CallResult,

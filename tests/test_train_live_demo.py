@@ -450,5 +450,7 @@ def test_tab_wiring_streams_in_its_own_slot_and_keeps_the_run_per_visitor():
     assert inputs == ["vae", 1, 2, 5, "the request"]  # Gradio hands over the page's session
     states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
     assert any(s.time_to_live == tab.STATE_TTL_SECONDS for s in states)
-    unqueued = {d["api_name"] for d in deps if d.get("queue") is False}
-    assert {"waiting_status", "request_pause"} <= unqueued  # answer at once, even when busy
+    quick = {d["api_name"]: demo.fns[d["id"]] for d in deps}
+    for name in ("waiting_status", "request_pause"):  # queued, but never behind a training run
+        assert quick[name].queue is not False
+        assert quick[name].concurrency_id != "train_live"
