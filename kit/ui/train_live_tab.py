@@ -38,7 +38,7 @@ from kit.demos.train_live import (
     validate,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, anchor_id
+from kit.ui.links import DemoLink, anchor_id, copy_link_button
 from kit.ui.widgets import LATEX, output_image, param_input
 
 log = logging.getLogger("latent_lab")
@@ -196,6 +196,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                 f"second and {MAX_STREAM_SECONDS:.0f} s per press (then it pauses: press "
                 "Continue). **Step** trains one batch of a paused run."
             )
+            copy_link_button(spec, inputs)
         with gr.Column(scale=2):
             status = gr.Markdown("_Press **Train** to start._", elem_id="train-live-status")
             progress = gr.Slider(
