@@ -83,6 +83,7 @@ class RunSettings:
     """Optimiser steps (batches of 128) the run trains for."""
 
     def label(self) -> str:
+        """The run as a learner reads it, e.g. "VAE (latent size 2, β = 1)"."""
         beta = f", β = {self.beta:g}" if self.kind in VAE_KINDS else ""
         return f"{self.kind.upper()} (latent size {self.latent_dim}{beta})"
 
@@ -133,6 +134,7 @@ def reconstruct(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def mean_squared_error(recon: torch.Tensor, x: torch.Tensor) -> float:
+    """Mean squared error per pixel between ``recon`` and ``x``."""
     return float(((recon - x) ** 2).mean())  # (1/(B D)) sum (x_hat - x)^2
 
 
@@ -198,17 +200,21 @@ class LiveRun:
 
     @property
     def total(self) -> int:
+        """Optimiser steps the run was asked for."""
         return self.settings.steps
 
     @property
     def finished(self) -> bool:
+        """True once every asked-for step is done."""
         return self.steps_done >= self.total
 
     @property
     def steps_per_epoch(self) -> int:
+        """Optimiser steps in one pass over the training digits."""
         return math.ceil(len(self.train) / BATCH_SIZE)
 
     def learning_rate(self) -> float:
+        """This step's learning rate: the kind's peak, cosine-decayed towards 0 over the run."""
         peak = LEARNING_RATE[self.settings.kind]
         return peak * 0.5 * (1.0 + math.cos(math.pi * self.steps_done / self.total))  # cosine
 
@@ -252,6 +258,7 @@ class LiveRun:
         self.model = self.optimizer = None  # a finished run keeps only its numbers and pictures
 
     def release_chart(self) -> None:
+        """Drop the run's figure (``snapshot`` builds a new one if asked to draw again)."""
         self.chart = None
 
 
@@ -476,6 +483,7 @@ def status_text(run: LiveRun, state: str) -> str:
 
 
 def final_text(run: LiveRun) -> str:
+    """A finished run's status: its test metrics and the shown digits' MSE before and after."""
     m, s = run.metrics or {}, run.settings
     if s.kind == "ae":
         test = f"test MSE per pixel **{m.get('mse', float('nan')):.4f}**"
@@ -514,7 +522,6 @@ def summary(run: LiveRun) -> dict:
 
 def snapshot(run: LiveRun, state: str = "training", chart: bool = True, full: bool = True) -> dict:
     """The named outputs of ``run`` now: status, progress, after, and
-
     ``chart`` (the figure, unless ``chart=False``), ``originals`` and ``before`` (they never
     change during a run: ``full=False`` leaves them out of a stream's later updates), and
     ``run`` (the summary) once the run is finished.
@@ -699,16 +706,19 @@ class TrainingSlot:
             self._waiting.pop(who, None)
 
     def update(self, who: str, seconds_left: float) -> None:
+        """``who``'s run, if it holds the slot, now ends ``seconds_left`` from now."""
         with self._lock:
             if self._owner == who:
                 self._ends = self._clock() + seconds_left
 
     def end(self, who: str) -> None:
+        """``who`` gives the slot up (a no-op unless it holds it)."""
         with self._lock:
             if self._owner == who:
                 self._owner = None
 
     def owner(self) -> str | None:
+        """The visitor whose run is streaming now, or None."""
         with self._lock:
             return self._owner
 

@@ -28,10 +28,12 @@ def R(shape, seed, scale=1.0, shift=0.0) -> dict:
 
 
 def U(shape, seed, low=0.0, high=1.0) -> dict:
+    """A seeded uniform tensor argument on [low, high)."""
     return {"uniform": list(shape), "seed": seed, "low": low, "high": high}
 
 
 def Bern(shape, seed) -> dict:
+    """A seeded tensor argument of 0s and 1s, each 1 with probability 1/2."""
     return {"bernoulli": list(shape), "seed": seed}
 
 

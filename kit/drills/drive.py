@@ -68,6 +68,7 @@ class ShippedDecoder:
         self.latent_dim = _vae().config.latent_dim
 
     def __call__(self, z):
+        """The decoded images of ``z``, (n, 2) -> (n, 784) in [0, 1]."""
         with torch.no_grad():
             return _vae().decode(z).flatten(1)  # (n, d) -> (n, 784)
 
@@ -86,11 +87,13 @@ class PlainAdam:
         self.v = [torch.zeros_like(p) for p in self.params]
 
     def zero_grad(self) -> None:
+        """Clear every parameter's gradient."""
         for p in self.params:
             p.grad = None
 
     @torch.no_grad()
     def step(self) -> None:
+        """One Adam update of every parameter that has a gradient."""
         b1, b2 = self.betas
         self.t += 1
         for p, m, v in zip(self.params, self.m, self.v, strict=True):
@@ -109,10 +112,12 @@ class DriveModel:
         self.vae = vae
 
     def encode(self, x):
+        """The posterior's (mu, logvar) of ``x``, (B, 784) -> (B, d) each."""
         post = self.vae.encode(x)  # (B, 784) -> (B, d) each
         return post.mu, post.logvar
 
     def decode(self, z):
+        """The decoder's logits for ``z``, (B, d) -> (B, 784)."""
         return self.vae.decode_logits(z).flatten(1)  # (B, d) -> (B, 784)
 
 
@@ -244,10 +249,12 @@ def cases(drive: str) -> list[dict]:
 
 
 def train_cases(drill_id: str) -> list[dict]:
+    """The train drive's one case: ``TRAIN_STEPS`` steps from seed 0 with ``drill_id``'s code."""
     return [{"runner": "train", "args": {"kind": drill_id, "seed": 0, "steps": TRAIN_STEPS}}]
 
 
 def job_cases(drive: str, drill_id: str) -> list[dict]:
+    """The cases ``drive`` runs for ``drill_id``."""
     return train_cases(drill_id) if drive == "train" else cases(drive)
 
 

@@ -67,6 +67,7 @@ class _Capacity:
 
 
 def get_drill(drill_id) -> Drill:
+    """The drill called ``drill_id`` (``UnknownDrill`` for any other value)."""
     drills = all_drills()
     if not isinstance(drill_id, str) or drill_id not in drills:
         shown = str(drill_id)[:40]
@@ -99,6 +100,7 @@ def variant_results(drill_id: str, mistake_id: str) -> list[dict]:
 
 @lru_cache(maxsize=16)
 def reference_drive(drill_id: str) -> list[dict]:
+    """The reference solution's results on the drill's drive cases (cached)."""
     drill = get_drill(drill_id)
     return drives.run_here(drill.reference, drill.drive, drill.id)
 
@@ -148,6 +150,7 @@ def _same_everywhere(got: list[dict], other: list[dict], rtol: float, atol: floa
 
 
 def field_label(key: str) -> str:
+    """What a result field means, in words, for the learner."""
     if key == "out":
         return "the result"
     if key.startswith("grad_"):
@@ -250,9 +253,11 @@ class Grader:
         self._cap = _Capacity(threading.BoundedSemaphore(SLOTS), threading.Lock())
 
     def warm(self) -> None:
+        """Start the worker pool's spares."""
         self.pool.warm()
 
     def close(self) -> None:
+        """Kill the worker pool's spares."""
         self.pool.close()
 
     def _admit(self) -> None:

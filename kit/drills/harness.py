@@ -42,6 +42,7 @@ class TanhDecoder:
         self.bias = torch.randn(out, generator=g)
 
     def __call__(self, z):
+        """tanh(z W + b) of ``z``, (n, d) -> (n, k)."""
         return torch.tanh(z @ self.weight + self.bias)  # (n, d) -> (n, k)
 
 
@@ -60,10 +61,12 @@ class TinyVAE(nn.Module):
             )
 
     def encode(self, x):
+        """The posterior's (mu, logvar) of ``x``, (B, D) -> (B, d) each."""
         h = torch.tanh(self.enc(x))  # (B, D) -> (B, hidden)
         return self.mu_head(h), self.logvar_head(h)  # (B, d) each
 
     def decode(self, z):
+        """The decoder's logits for ``z``, (B, d) -> (B, D)."""
         return self.dec(z)  # (B, d) -> (B, D) logits
 
 
@@ -79,11 +82,13 @@ class PlainSGD:
         self.lr = lr
 
     def zero_grad(self) -> None:
+        """Clear every parameter's gradient."""
         for p in self.params:
             p.grad = None
 
     @torch.no_grad()
     def step(self) -> None:
+        """One SGD update of every parameter that has a gradient."""
         for p in self.params:
             if p.grad is not None:
                 p -= self.lr * p.grad  # p <- p - lr * dL/dp

@@ -117,6 +117,7 @@ class WorkerPool:
         return worker is not None and self._await_ready(worker, timeout)
 
     def worker_pids(self) -> list[int]:
+        """Process ids of the idle spare workers."""
         with self._lock:
             return [w.proc.pid for w in self._idle]
 

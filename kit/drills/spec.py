@@ -69,4 +69,5 @@ class Drill:
 
     @property
     def signature(self) -> Signature:
+        """The function the drill asks for: its name (the drill's id) and parameters."""
         return Signature(self.id, self.params)

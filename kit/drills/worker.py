@@ -136,6 +136,7 @@ def run_job(job: dict) -> dict:
 
 
 def main() -> None:
+    """The worker's life: limit, warm up, lock down, run one job, print its result, exit."""
     import tempfile
 
     tempfile.tempdir = os.getcwd()  # torch asks for a temp dir; this one is empty and unwritable

@@ -128,6 +128,7 @@ class BoundedLoader(yaml.SafeLoader):
         raise ComposerError(None, None, problem, event.start_mark)
 
     def compose_node(self, parent, index):
+        """The next node, refusing anchors, aliases and too many or too deep nodes."""
         event = self.peek_event()
         if isinstance(event, AliasEvent):
             self._refuse(

@@ -71,10 +71,10 @@ def _renderer(math: str) -> MarkdownIt:
 
 
 def render_markdown(text: str, *, math: str = "dollars") -> str:
-    """Question markdown -> HTML with raw HTML escaped, unsafe links unlinked, math kept.
+    r"""Question markdown -> HTML with raw HTML escaped, unsafe links unlinked, math kept.
 
     ``math``: "dollars" (``$...$`` / ``$$...$$``, for KaTeX in the app) or "anki"
-    (``\\(...\\)`` / ``\\[...\\]``, for Anki's MathJax).
+    (``\(...\)`` / ``\[...\]``, for Anki's MathJax).
     """
     if math not in DELIMITERS:
         raise ValueError(f"math must be one of {sorted(DELIMITERS)}, got {math!r}")

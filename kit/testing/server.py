@@ -28,6 +28,7 @@ API = "/gradio_api"
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -45,12 +46,15 @@ class AppServer:
 
     @property
     def pid(self) -> int:
+        """The server's process id."""
         return self.proc.pid
 
     def alive(self) -> bool:
+        """True while the server process runs."""
         return self.proc.poll() is None
 
     def log(self) -> str:
+        """The server's log so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def rss_kib(self) -> int:
@@ -61,6 +65,7 @@ class AppServer:
         raise RuntimeError("no VmRSS line")
 
     def stop(self) -> None:
+        """Terminate the server (kill it after 10 s) and wait for it."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -157,6 +162,7 @@ class CallResult:
 
     @property
     def ok(self) -> bool:
+        """True when the call completed."""
         return self.event == "complete"
 
     @property
@@ -168,6 +174,7 @@ class CallResult:
 
     @property
     def error_title(self) -> str | None:
+        """The title of an error event, if it has one."""
         return self.data.get("title") if isinstance(self.data, dict) else None
 
     @property

@@ -64,6 +64,7 @@ DRILL_JS_SAVE = """(drill, code, store) => {
 
 
 def drill_choices() -> list[tuple[str, str]]:
+    """The drill picker's (title, id) choices."""
     return [(d.title, d.id) for d in all_drills().values()]
 
 
@@ -124,6 +125,7 @@ def result_markdown(result: dict | None) -> str:
 
 
 def statement_of(drill_id) -> str:
+    """The drill's statement, tolerance note and drive note as markdown (a hint if none)."""
     drill = all_drills().get(drill_id)
     if drill is None:
         return "_Pick a drill above._"
@@ -188,6 +190,7 @@ def select_drill(drill_id, previous, code, store):
 
 
 def reset_code(drill_id, store):
+    """Reset pressed: the starter code, the store with it saved, and a note."""
     if drill_id not in all_drills():
         return gr.update(), store, ""
     starter = all_drills()[drill_id].starter

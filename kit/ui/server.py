@@ -279,6 +279,7 @@ def _whole_body_cap() -> dict:
 
 
 def queue_settings() -> dict:
+    """The keyword arguments for ``demo.queue``."""
     return {
         "max_size": QUEUE_MAX_SIZE,
         "default_concurrency_limit": MODEL_CONCURRENCY_LIMIT,
@@ -287,6 +288,7 @@ def queue_settings() -> dict:
 
 
 def launch_settings(demo: gr.Blocks | None = None) -> dict:
+    """The keyword arguments for ``demo.launch``: limits, middleware, error handlers and CSS."""
     routes = event_routes(demo) if demo is not None else EventRoutes()
     return {
         "max_file_size": MAX_FILE_SIZE,

@@ -143,6 +143,7 @@ def waiting_status(steps, run, request: gr.Request = None):
 
 
 def continue_waiting_status(run, request: gr.Request = None):
+    """Continue pressed (unqueued): ``waiting_status`` for the run's remaining steps."""
     left = run.total - run.steps_done if isinstance(run, LiveRun) else DEFAULT_STEPS
     return waiting_status(max(left, 1), None, request)
 
@@ -169,6 +170,7 @@ def on_components(components: dict):
 
 
 def beta_interactive(kind):
+    """The β input's update: editable unless the kind is the autoencoder."""
     return gr.update(interactive=kind != "ae")
 
 
@@ -179,6 +181,7 @@ KIND_LABELS = {"ae": "Autoencoder (MSE)", "vae": "VAE", "cvae": "Conditional VAE
 
 
 def build(demo: gr.Blocks) -> list[DemoLink]:
+    """The Train live tab; returns its demo links."""
     spec = get_demo("train_live.run")
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     with gr.Row(elem_id=anchor_id(spec.id)):
