@@ -549,3 +549,55 @@ def test_a_flooding_session_does_not_refuse_other_visitors(live_app, inputs, con
     _drain(url, flooder, 8, timeout=120)
     assert not refused_others, refused_others[:3]
     assert len(times) == 12 and max(times) < 30, times
+
+
+# ---- review findings: session-less floods, multipart on the wrong route --------------------
+
+
+def test_an_address_gets_a_burst_then_its_rate():
+    buckets = edge.AddressBuckets(burst=3, rate=1.0)
+    assert [buckets.take("a", now=0.0) for _ in range(4)] == [True, True, True, False]
+    assert buckets.take("b", now=0.0)  # another address has its own allowance
+    assert not buckets.take("a", now=0.5)  # half a token earned back: not enough
+    assert buckets.take("a", now=1.6)
+
+
+@pytest.mark.parametrize(
+    ("headers", "client", "expected"),
+    [
+        ({}, ("127.0.0.1", 5000), None),  # direct loopback: development, tests, benchmarks
+        ({b"x-forwarded-for": b"198.51.100.4, 10.0.0.9"}, ("10.1.1.1", 80), "10.0.0.9"),
+        ({b"x-forwarded-for": b"203.0.113.7"}, ("127.0.0.1", 80), "203.0.113.7"),
+        ({}, ("192.0.2.5", 4000), "192.0.2.5"),
+    ],
+)
+def test_the_address_is_the_proxys_last_hop(headers, client, expected):
+    scope = {"headers": list(headers.items()), "client": client}
+    assert edge.client_address(scope) == expected
+
+
+def test_calls_without_a_session_are_limited_by_address(live_app, client, inputs):
+    """A client sending no session (or a new one each time) is bounded by its address: after
+    the burst it is refused with a sentence, while another address is still served."""
+    url = f"{live_app.url}/gradio_api/call/no_gradient_path"
+    body = {"data": inputs["no_gradient_path"]}
+    flood = {"x-forwarded-for": "203.0.113.77"}  # a documentation address, as a header only
+    codes = [client.post(url, json=body, headers=flood).status_code for _ in range(45)]
+    assert codes[: edge.ADDRESS_BURST - 5].count(200) == edge.ADDRESS_BURST - 5
+    refused = [c for c in codes if c == 429]
+    assert len(refused) >= 5, codes
+    last = client.post(url, json=body, headers=flood)
+    assert last.status_code == 429 and "your address" in last.json()["detail"]
+    other = client.post(url, json=body, headers={"x-forwarded-for": "203.0.113.78"})
+    assert other.status_code == 200
+
+
+def test_a_multipart_label_on_a_json_route_gets_the_json_cap(live_app, client):
+    big = b'{"data": [' + b"1," * (5 * 2**19) + b'1], "fn_index": 0, "session_hash": "x"}'
+    r = client.post(
+        f"{live_app.url}/gradio_api/queue/join",
+        content=big,
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413, r.text[:200]
+    assert len(r.content) < 1000  # no echo of the body

@@ -72,6 +72,23 @@ MODEL_QUEUE_MAX = 64
 """Other events waiting at once, all sessions together (Gradio's max_size is this + the above)."""
 
 CLOSED_PATHS = frozenset({"/gradio_api/deep_link", "/gradio_api/dev/reload"})
+
+UPLOAD_PATHS = frozenset(
+    {"/gradio_api/upload", "/gradio_api/process_recording", "/gradio_api/component_server"}
+)
+"""The routes that take multipart bodies (files, the sketchpad's drawing); everywhere else a
+body is held to the JSON cap whatever its Content-Type says."""
+
+ADDRESS_BURST = 30
+"""Joins one client address may make at once, before ``ADDRESS_RATE`` applies."""
+
+ADDRESS_RATE = 2.0
+"""Joins per second one client address earns back. The per-session caps cannot stop a client
+that sends no session or a new one each time; this bounds such a client by where it comes
+from. The address is the last hop of ``X-Forwarded-For`` (the one the Space's proxy adds);
+direct loopback traffic with no such header (development, tests, benchmarks) is exempt."""
+
+ADDRESSES_REMEMBERED = 20_000
 """Routes that answer 404 (with or without a trailing slash)."""
 
 LOG = logging.getLogger("latent_lab.edge")
@@ -186,6 +203,35 @@ async def _respond(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def client_address(scope: Scope) -> str | None:
+    """The address to rate-limit: the proxy's last ``X-Forwarded-For`` hop, else the peer's
+    address; None for direct loopback traffic (nothing in front of the app)."""
+    forwarded = _header(scope, b"x-forwarded-for")
+    if forwarded:
+        return forwarded.split(",")[-1].strip()[:64] or None
+    peer = (scope.get("client") or ("", 0))[0]
+    return None if peer in ("127.0.0.1", "::1", "localhost") else peer
+
+
+class AddressBuckets:
+    """A token bucket per client address (least recently seen forgotten first)."""
+
+    def __init__(self, burst: float = ADDRESS_BURST, rate: float = ADDRESS_RATE) -> None:
+        self.burst, self.rate = burst, rate
+        self.buckets: OrderedDict[str, list[float]] = OrderedDict()  # address -> [tokens, time]
+
+    def take(self, address: str, now: float | None = None) -> bool:
+        """Spend one join of ``address``'s allowance; False when it has none left."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self.buckets.pop(address, [self.burst, now])
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        ok = tokens >= 1.0
+        self.buckets[address] = [tokens - 1.0 if ok else tokens, now]
+        while len(self.buckets) > ADDRESSES_REMEMBERED:
+            self.buckets.popitem(last=False)
+        return ok
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers") or []:
         if key.lower() == name:
@@ -215,6 +261,8 @@ class EdgeGuard:
         self.max_multipart = max_multipart
         self.first_seen: OrderedDict[str, list[float]] = OrderedDict()
         """Session -> [time of its first join, joins asked for so far]."""
+        self.addresses = AddressBuckets()
+        """Each client address's join allowance."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point: check the request, then hand it to the app."""
@@ -257,6 +305,7 @@ class EdgeGuard:
             await self.app(scope, receive, send)
             return
         multipart = _header(scope, b"content-type").lower().startswith("multipart/")
+        multipart = multipart and path.rstrip("/") in UPLOAD_PATHS
         cap = self.max_multipart if multipart else self.max_json
         declared = _header(scope, b"content-length")
         if declared.isdigit() and int(declared) > cap:
@@ -321,6 +370,9 @@ class EdgeGuard:
         short = missing_inputs(payload.get("data"), self.routes.input_names.get(fn_index, ()))
         if short is not None:
             return 422, short
+        address = client_address(scope)
+        if address is not None and not self.addresses.take(address):
+            return 429, "Too many requests from your address: wait a few seconds, then try again."
         is_train = fn_index in self.routes.train_fn_indices
         load = queue_load(scope["app"], session, fn_index, self.train_group)
         why = admission_refusal(load, is_train, self.train_group, self._allowance(session))
