@@ -43,8 +43,11 @@ def test_precision_weighting_is_the_normalised_product_of_gaussians():
 
 @pytest.mark.claim("ladder-vae-precision-weighting")
 def test_beta_vae_10_collapse_pattern_in_its_training_record(test_digits):
-    _, _, history = read_training_record("beta-vae-10")
-    kl = {row["epoch"]: torch.tensor(row["test_kl_per_dim"]) for row in history}
+    record = read_training_record("beta-vae-10")
+    kl = {
+        int(e): torch.as_tensor(row)
+        for e, row in zip(record.epochs, record.kl_history, strict=True)
+    }
     assert int((kl[1] > 0.005).sum()) == 10  # every dimension still carries some KL
     assert torch.nonzero(kl[2] > 0.01).flatten().tolist() == [2, 5, 8]
     assert all(bool((kl[e][[2, 5, 8]] > 0.01).all()) for e in kl if e >= 2)
