@@ -53,3 +53,9 @@ def evaluate(model, digits: Digits, batch_size: int = 2000, seed: int = 0) -> di
 
 # Exact log p(x) for a 2-D latent, by quadrature: kit/quadrature.py, re-exported here.
 from kit.quadrature import Quadrature, exact_log_px, quadrature_log_px  # noqa: E402, F401
+
+
+if __name__ == "__main__":  # python -m kit.evaluate PATH: diagnose a checkpoint (kit/diagnose.py)
+    from kit.diagnose import main
+
+    raise SystemExit(main())
