@@ -16,6 +16,7 @@ from kit.demos import (
     beta,
     collapse,
     elbo_gap,
+    encoder,
     generate,
     latent,
     reconstruction,
@@ -551,6 +552,120 @@ DEMOS: tuple[DemoSpec, ...] = (
         "before/after reconstructions.",
         section="Train",
         trains=True,
+    ),
+    # Latent space: the encoder view (kit/demos/encoder.py)
+    *(
+        DemoSpec(
+            id=f"latent.encode_{kind}",
+            tab="latent",
+            api_name=f"encode_{kind}",
+            fn=fn,
+            params=(
+                first,
+                Param(
+                    "model",
+                    "choice",
+                    "vae-2",
+                    "Model",
+                    "VAE-2, or the conditional CVAE-2 (which is also given a label).",
+                    choices=encoder.ENCODER_MODELS,
+                    control="radio",
+                ),
+                Param(
+                    "label",
+                    "choice",
+                    "auto",
+                    "CVAE label y",
+                    "The CVAE-2's condition; auto: the label with the highest ELBO. VAE-2 ignores it.",
+                    choices=encoder.LABEL_CHOICES,
+                ),
+                Param(
+                    "seed",
+                    "int",
+                    0,
+                    "Seed of ε",
+                    "z = μ + σ·ε with ε drawn from this seed; the same seed, the same z.",
+                    minimum=0,
+                    maximum=encoder.MAX_SEED,
+                    control="number",
+                ),
+            ),
+            summary=summary,
+            section="5 · See the encoder think",
+        )
+        for kind, fn, first, summary in (
+            (
+                "test_digit",
+                encoder.encode_test_digit,
+                INDEX,
+                "One test digit through the encoder: μ, σ, its 1σ/2σ ellipse on the map, z = μ + σ·ε for a seed, both decodes, the ELBO split.",
+            ),
+            (
+                "drawing",
+                encoder.encode_drawing,
+                Param(
+                    "drawing",
+                    "image",
+                    None,
+                    "Your drawing",
+                    "A sketchpad value or an image array.",
+                    optional=True,
+                ),
+                "Your drawing through the encoder as you draw: μ, σ, the ellipse on the map, z for a seed, both decodes, the ELBO split.",
+            ),
+            (
+                "upload",
+                encoder.encode_upload,
+                Param(
+                    "path", "file", None, "Your image", "An image file of one digit.", optional=True
+                ),
+                "An uploaded image through the encoder: μ, σ, the ellipse on the map, z for a seed, both decodes, the ELBO split.",
+            ),
+        )
+    ),
+    DemoSpec(
+        id="latent.class_path",
+        tab="latent",
+        api_name="class_path",
+        fn=encoder.class_path,
+        params=(
+            Param(
+                "model",
+                "choice",
+                "beta-vae-1",
+                "Model",
+                "VAE-2 or one of the 10-d β-VAEs.",
+                choices=encoder.PATH_MODELS,
+            ),
+            Param(
+                "class_a",
+                "choice",
+                "3",
+                "From a random",
+                "The class of the first digit.",
+                choices=tuple(map(str, range(10))),
+            ),
+            Param(
+                "class_b",
+                "choice",
+                "8",
+                "To a random",
+                "The class of the second digit.",
+                choices=tuple(map(str, range(10))),
+            ),
+            Param(
+                "steps",
+                "int",
+                8,
+                "Steps",
+                "Points on each path, ends included.",
+                minimum=encoder.PATH_STEPS[0],
+                maximum=encoder.PATH_STEPS[1],
+            ),
+            SEED,
+        ),
+        summary="A random digit of one class to a random one of another: linear and spherical paths, with the prior density along each.",
+        section="6 · From a random 3 to a random 8",
     ),
 )
 
