@@ -124,3 +124,14 @@ def test_class_path_ends_at_the_two_chosen_classes():
     d = 10  # the density follows from the norm: log p = -d/2 log 2 pi - |z|^2 / 2
     for lp, n in zip(nums["log_prior_linear"], nums["norm_linear"], strict=True):
         assert lp == pytest.approx(-d / 2 * math.log(2 * math.pi) - n**2 / 2, abs=1e-2)
+
+
+def test_point_path_between_equal_norm_points_keeps_the_norm_spherically():
+    out = all_demos()["latent.point_path"].run(z1_a=2.0, z2_a=0.0, z1_b=0.0, z2_b=2.0, steps=5)
+    nums = out["numbers"]
+    assert nums["norm_spherical"] == pytest.approx([2.0] * 5, abs=1e-3)
+    assert nums["norm_linear"][2] == pytest.approx(math.sqrt(2), abs=1e-3)  # |(1, 1)|
+    x, y = z_to_pixel(2.0, 0.0)
+    assert tuple(out["map"][y, x]) == encoder.SAMPLE_RGB  # end a is marked on the map
+    with pytest.raises(DemoInputError, match="z1"):
+        all_demos()["latent.point_path"].run(z1_a=99)

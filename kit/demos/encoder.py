@@ -39,6 +39,7 @@ import torch
 from kit.data import bundled_test_set
 from kit.demos.common import (
     as_choice,
+    as_float,
     as_int,
     get_model,
     grid_display,
@@ -47,7 +48,7 @@ from kit.demos.common import (
     to_display,
 )
 from kit.demos.errors import DemoInputError
-from kit.demos.latent import MAP_EXTENT, MAP_PX, map_image, z_to_pixel
+from kit.demos.latent import MAP_EXTENT, MAP_PX, Z_LIMIT, map_image, z_to_pixel
 from kit.losses import bce_reconstruction
 from kit.preprocess import load_image_file, to_mnist_digit
 
@@ -278,11 +279,32 @@ def class_path(
     with torch.no_grad():
         za = net.embed(digits.as_float(slice(ia, ia + 1)))[0]  # (d,)
         zb = net.embed(digits.as_float(slice(ib, ib + 1)))[0]
+    walk = two_paths(net, za, zb, steps)
+    d = za.shape[0]
+    summary = (
+        f"{model}: test digit {ia} (a {a_cls}) to test digit {ib} (a {b_cls}) in d = {d}. Top "
+        f"row linear, bottom row spherical. A typical code of N(0, I) has ‖z‖ ≈ √d = "
+        f"{math.sqrt(d):.2f}; a straight line between two codes dips below it in the middle.\n\n"
+        + walk["table"]
+    )
+    return {
+        "paths": walk["paths"],
+        "summary": summary,
+        "numbers": {"index_a": ia, "index_b": ib, **walk["numbers"]},
+    }
+
+
+def _rounded(values) -> list[float]:
+    return [round(float(v), 4) for v in values]
+
+
+def two_paths(net, za: torch.Tensor, zb: torch.Tensor, steps: int) -> dict:
+    """Linear and spherical paths from za to zb (d,), decoded, with log N(z; 0, I) along each."""
+    with torch.no_grad():
         t = torch.linspace(0, 1, steps)
-        linear = (1 - t[:, None]) * za + t[:, None] * zb  # (T, d)
+        linear = (1 - t[:, None]) * za + t[:, None] * zb  # z(t) = (1 - t) z_a + t z_b, (T, d)
         spherical = slerp(za, zb, t)  # (T, d)
         images = net.decode(torch.cat([linear, spherical]))  # (2T, 1, 28, 28)
-    d = za.shape[0]
     lin_lp, sph_lp = prior_log_density(linear), prior_log_density(spherical)
     rows = [
         "| t | log p(z) linear | log p(z) spherical | ‖z‖ linear | ‖z‖ spherical |",
@@ -293,22 +315,62 @@ def class_path(
             f"| {float(t[k]):.2f} | {float(lin_lp[k]):.2f} | {float(sph_lp[k]):.2f} | "
             f"{float(linear[k].norm()):.2f} | {float(spherical[k].norm()):.2f} |"
         )
-    summary = (
-        f"{model}: test digit {ia} (a {a_cls}) to test digit {ib} (a {b_cls}) in d = {d}. Top "
-        f"row linear, bottom row spherical. A typical code of N(0, I) has ‖z‖ ≈ √d = "
-        f"{math.sqrt(d):.2f}; a straight line between two codes dips below it in the middle.\n\n"
-        + "\n".join(rows)
-    )
     return {
         "paths": grid_display(images, nrow=steps, scale=3),
-        "summary": summary,
+        "table": "\n".join(rows),
+        "linear": linear,
         "numbers": {
-            "index_a": ia,
-            "index_b": ib,
-            "t": [round(float(v), 4) for v in t],
-            "log_prior_linear": [round(float(v), 4) for v in lin_lp],
-            "log_prior_spherical": [round(float(v), 4) for v in sph_lp],
-            "norm_linear": [round(float(v), 4) for v in linear.norm(dim=1)],
-            "norm_spherical": [round(float(v), 4) for v in spherical.norm(dim=1)],
+            "t": _rounded(t),
+            "log_prior_linear": _rounded(lin_lp),
+            "log_prior_spherical": _rounded(sph_lp),
+            "norm_linear": _rounded(linear.norm(dim=1)),
+            "norm_spherical": _rounded(spherical.norm(dim=1)),
         },
+    }
+
+
+def _draw_line(image: np.ndarray, zs: torch.Tensor) -> np.ndarray:
+    """A copy of the map with a red line from zs[0] to zs[-1] (T, 2) and both ends marked."""
+    out = image.copy()
+    dense = torch.linspace(0, 1, 200)[:, None]
+    line = (1 - dense) * zs[0] + dense * zs[-1]  # (200, 2)
+    for z1, z2 in line.tolist():
+        x, y = z_to_pixel(z1, z2)
+        if 0 <= x < MAP_PX and 0 <= y < MAP_PX:
+            out[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2] = SAMPLE_RGB
+    h, w = out.shape[:2]
+    yy, xx = np.ogrid[:h, :w]
+    for z1, z2 in (zs[0].tolist(), zs[-1].tolist()):
+        x, y = z_to_pixel(z1, z2)
+        out[(xx - x) ** 2 + (yy - y) ** 2 <= 36] = (0, 0, 0)
+        out[(xx - x) ** 2 + (yy - y) ** 2 <= 16] = SAMPLE_RGB
+    return out
+
+
+def _point(z1, z2, end: str) -> torch.Tensor:
+    return torch.tensor(
+        [
+            as_float(z1, f"z1 of {end}", -Z_LIMIT, Z_LIMIT),
+            as_float(z2, f"z2 of {end}", -Z_LIMIT, Z_LIMIT),
+        ]
+    )
+
+
+def point_path(
+    z1_a: float = -1.5, z2_a: float = -1.0, z1_b: float = 1.0, z2_b: float = 1.5, steps: int = 8
+) -> dict:
+    """VAE-2 decoded along the linear and spherical paths between two points of its plane."""
+    za, zb = _point(z1_a, z2_a, "a"), _point(z1_b, z2_b, "b")
+    steps = as_int(steps, "the number of steps", *PATH_STEPS)
+    walk = two_paths(get_model("vae-2"), za, zb, steps)
+    summary = (
+        f"VAE-2 from a = ({float(za[0]):.2f}, {float(za[1]):.2f}) to b = "
+        f"({float(zb[0]):.2f}, {float(zb[1]):.2f}): top row linear (the red line), bottom row "
+        "spherical.\n\n" + walk["table"]
+    )
+    return {
+        "map": _draw_line(map_image(), walk["linear"]),
+        "paths": walk["paths"],
+        "summary": summary,
+        "numbers": walk["numbers"],
     }

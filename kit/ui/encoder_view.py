@@ -13,9 +13,10 @@ import random
 
 import gradio as gr
 
+from kit.demos.latent import pixel_to_z
 from kit.demos.registry import get_demo
 from kit.preprocess import MAX_UPLOAD_BYTES
-from kit.ui.errors import named_outputs
+from kit.ui.errors import named_outputs, user_errors
 from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
@@ -49,6 +50,11 @@ BRUSH_READY_JS = """() => {
     };
     setInterval(ready, 300);
 }"""
+
+CLICK_INTRO = r"""
+Or pick the two ends yourself: click a point of the VAE-2 map for **a**, then another for
+**b** (the next click sets a again). The same two paths are decoded between them.
+"""
 
 SOURCES = ("test_digit", "drawing", "upload")
 
@@ -117,6 +123,24 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                 paths = output_image("Linear (top) and spherical (bottom) paths")
                 path_summary = gr.Markdown(latex_delimiters=LATEX)
                 path_numbers = api_numbers()
+
+    point_spec = get_demo("latent.point_path")
+    with gr.Column(elem_id=anchor_id(point_spec.id)):
+        gr.Markdown(CLICK_INTRO, latex_delimiters=LATEX)
+        with gr.Row():
+            with gr.Column(scale=2):
+                click_map = output_image(
+                    "VAE-2 codes: click a, then b", image_mode="RGB", format="png",
+                    elem_id="encoder-click-map",
+                )  # fmt: skip
+            with gr.Column(scale=3):
+                with gr.Row():
+                    point_inputs = param_inputs(point_spec)
+                point_btn = gr.Button("Walk between a and b", variant="primary")
+                copy_link_button(point_spec, point_inputs)
+                point_paths = output_image("Linear (top) and spherical (bottom) paths")
+                point_summary = gr.Markdown(latex_delimiters=LATEX)
+                point_numbers = api_numbers()
 
     # ---- wiring ------------------------------------------------------------------------------
     outputs = {
@@ -190,5 +214,43 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
             also=[w.change for w in path_inputs.values() if isinstance(w, (gr.Dropdown, gr.Radio))],
             button=path_btn,
         )
+    )
+    point_outputs = {
+        "map": click_map,
+        "paths": point_paths,
+        "summary": point_summary,
+        "numbers": point_numbers,
+    }
+    links.append(
+        wire_demo(
+            point_spec,
+            point_inputs,
+            point_outputs,
+            main=point_btn.click,
+            also=[w.submit for w in point_inputs.values() if isinstance(w, gr.Number)],
+            button=point_btn,
+        )
+    )
+    next_end = gr.State("a")  # which end the next click sets (per visitor)
+    click_targets = {**point_outputs, **point_inputs}
+
+    @user_errors
+    def pick(end, z1_a, z2_a, z1_b, z2_b, steps, evt: gr.SelectData) -> dict:
+        """A click on the map sets end ``end`` to the clicked point, then walks a -> b."""
+        where = evt.index if isinstance(evt.index, (list, tuple)) else (None, None)
+        z1, z2 = (round(v, 2) for v in pixel_to_z(*where[:2]))
+        values = {"z1_a": z1_a, "z2_a": z2_a, "z1_b": z1_b, "z2_b": z2_b, "steps": steps}
+        values.update({f"z1_{end}": z1, f"z2_{end}": z2})
+        out = {click_targets[k]: v for k, v in point_spec.run(**values).items()}
+        out.update({point_inputs[k]: v for k, v in values.items()})
+        out[next_end] = "b" if end == "a" else "a"
+        return out
+
+    click_map.select(
+        pick,
+        [next_end, *point_inputs.values()],
+        [*click_targets.values(), next_end],
+        api_visibility="private",
+        **QUIET,
     )
     return links
