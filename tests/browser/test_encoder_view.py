@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -82,3 +83,38 @@ def test_resample_shows_a_new_seed_and_moves_z(page):
     page.wait_for_function(
         "prev => document.querySelector('#encoder-sample img').src !== prev", arg=before
     )
+
+
+def _ends(page) -> tuple[tuple[float, float], tuple[float, float]]:
+    text = page.locator("#demo-latent-point-path").inner_text()
+    found = re.search(
+        r"from a = \((-?[\d.]+), (-?[\d.]+)\) to b = \((-?[\d.]+), (-?[\d.]+)\)", text
+    )
+    assert found, text[:300]
+    v = [float(g) for g in found.groups()]
+    return (v[0], v[1]), (v[2], v[3])
+
+
+def test_two_clicks_on_the_map_set_the_ends_and_walk(page):
+    page.get_by_role("tab", name="Latent space").click()
+    target = page.locator("#encoder-click-map img")
+    target.scroll_into_view_if_needed()
+    page.locator("#demo-latent-point-path").get_by_text("VAE-2 from a").wait_for(timeout=60_000)
+    a0, b0 = _ends(page)
+    assert a0 == (-1.5, -1.0)  # the default ends before any click
+    box = target.bounding_box()
+    target.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})  # z = (-2, 0)
+    page.wait_for_function(
+        "() => !document.getElementById('demo-latent-point-path').innerText.includes('a = (-1.50')",
+        timeout=30_000,
+    )
+    a1, b1 = _ends(page)
+    assert a1 == pytest.approx((-2.0, 0.0), abs=0.1) and b1 == b0
+    target.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.25})  # z = (0, 2)
+    page.wait_for_function(
+        "() => !document.getElementById('demo-latent-point-path').innerText.includes('b = (1.00')",
+        timeout=30_000,
+    )
+    a2, b2 = _ends(page)
+    assert a2 == a1 and b2 == pytest.approx((0.0, 2.0), abs=0.1)
+    assert page.locator(".toast-body").count() == 0
