@@ -20,8 +20,8 @@ from kit.checkpoint_upload import (
     read_checkpoint,
 )
 from kit.data import bundled_test_set
-from kit.diagnose import diagnose, main, summary_markdown
-from kit.evaluate import ACTIVE_UNIT_THRESHOLD, evaluate
+from kit.diagnose import EXACT_LOG_PX_DIGITS, diagnose, main, summary_markdown
+from kit.evaluate import ACTIVE_UNIT_THRESHOLD, evaluate, exact_log_px
 from kit.models import MODELS_DIR, load_pretrained
 
 
@@ -70,6 +70,12 @@ def test_good_folder_is_measured_like_the_reference_evaluator(good):
     assert result.upload.samples is not None and result.upload.reconstructions.ndim == 2
     assert result.warnings == []  # both dimensions of VAE-2 are in use
     assert "test −ELBO" in summary_markdown(result)
+    # d = 2: the exact log p(x) (kit.evaluate.exact_log_px, quadrature) on the first digits,
+    # which the ELBO must not exceed
+    x = bundled_test_set().as_float(slice(0, EXACT_LOG_PX_DIGITS))
+    exact = exact_log_px(load_pretrained(MODELS_DIR / "vae-2"), x).mean()
+    assert result.upload.exact_log_px == pytest.approx(float(exact), abs=1e-6)
+    assert result.upload.elbo_on_exact_digits < result.upload.exact_log_px
 
 
 def test_a_zip_of_the_folder_loads_the_same_weights(good, tmp_path):
