@@ -12,6 +12,9 @@ import torch
 
 from kit.data import Digits
 
+if __name__ == "__main__":  # python -m kit.evaluate: import the package's own copy first, so
+    import kit.models  # noqa: F401  (kit.quadrature's import below finds kit.models complete)
+
 ACTIVE_UNIT_THRESHOLD = 0.01  # a unit is active when Var_x(E_q[z_j]) exceeds this
 
 
@@ -53,3 +56,8 @@ def evaluate(model, digits: Digits, batch_size: int = 2000, seed: int = 0) -> di
 
 # Exact log p(x) for a 2-D latent, by quadrature: kit/quadrature.py, re-exported here.
 from kit.quadrature import Quadrature, exact_log_px, quadrature_log_px  # noqa: E402, F401
+
+if __name__ == "__main__":  # python -m kit.evaluate PATH: diagnose a checkpoint (kit/diagnose.py)
+    from kit.diagnose import main
+
+    raise SystemExit(main())

@@ -312,7 +312,11 @@ def test_tab_builds_and_exposes_the_api_names():
 def test_clicking_the_map_decodes_that_point():
     with gr.Blocks() as demo:
         latent_tab.build(demo)
-    (select,) = [f for f in demo.fns.values() if f.targets and f.targets[0][1] == "select"]
+    (select,) = [  # the point map's click (the encoder view's path map has its own)
+        f
+        for f in demo.fns.values()
+        if f.targets and f.targets[0][1] == "select" and f.fn.__name__ == "decode_click"
+    ]
     x, y = latent.z_to_pixel(1.0, -2.0)
     result = select.fn(gr.SelectData(None, {"index": [x, y], "value": None}))
     out = {getattr(component, "label", None): v for component, v in result.items()}

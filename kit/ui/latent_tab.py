@@ -7,6 +7,7 @@ import gradio as gr
 
 from kit.demos.latent import MAP_EXTENT, Z_LIMIT, decode_pixel
 from kit.demos.registry import DEMOS
+from kit.ui import encoder_view
 from kit.ui.errors import user_errors
 from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_inputs
@@ -173,4 +174,5 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         ],
         button=path_btn,
     )
-    return [scatter, grid, point, path]
+    encoder_links = encoder_view.build(demo)  # sections 5 and 6, laid out and wired there
+    return [scatter, grid, point, path, *encoder_links]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from kit.demos.registry import get_demo
+from kit.ui import checkpoint_view
 from kit.ui.links import DemoLink, anchor_id, copy_link_button, wire_demo
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
@@ -195,4 +196,5 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         button=gan_btn,
         on_open=False,
     )
+    checkpoint_view.build_section()  # an upload, not a registered demo: no link
     return [reparam, no_path, elbo, collapse, gan]

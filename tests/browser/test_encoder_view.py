@@ -1,0 +1,120 @@
+"""End to end: the encoder view of the Latent space tab, drawn on with no tool click first."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+IDS = ("encoder-map", "encoder-mean", "encoder-sample", "encoder-input")
+
+
+def _srcs(page) -> dict:
+    return page.evaluate(
+        """ids => Object.fromEntries(ids.map(id => {
+            const img = document.querySelector(`#${id} img`);
+            return [id, img ? img.src : null];
+        }))""",
+        list(IDS),
+    )
+
+
+def test_a_stroke_with_no_extra_click_updates_the_ellipse_and_both_images(page):
+    page.get_by_role("tab", name="Latent space").click()
+    sketch = page.locator("#encoder-sketch")
+    sketch.scroll_into_view_if_needed()
+    # the tab's first opening encodes test digit 0: wait for its map
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#encoder-map img'); return i && i.src; }",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        "() => document.getElementById('encoder-sketch').dataset.brushReady === '1'",
+        timeout=10_000,
+    )
+    before = _srcs(page)
+    canvas = sketch.locator("canvas").first
+    box = canvas.bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(x + 0.5 * w, y + 0.2 * h)
+    page.mouse.down()
+    page.mouse.move(x + 0.5 * w, y + 0.8 * h, steps=12)
+    page.mouse.up()
+    released = time.perf_counter()
+    page.wait_for_function(
+        """prev => ['encoder-map', 'encoder-mean', 'encoder-sample'].every(id => {
+            const i = document.querySelector(`#${id} img`);
+            return i && i.src && i.src !== prev[id];
+        })""",
+        arg=before,
+        timeout=30_000,
+    )
+    elapsed = time.perf_counter() - released
+    after = _srcs(page)
+    assert after["encoder-map"] != before["encoder-map"]
+    assert after["encoder-mean"] != before["encoder-mean"]
+    assert after["encoder-sample"] != before["encoder-sample"]
+    summary = page.locator("#encoder-summary").inner_text()
+    assert "Your drawing" in summary and "Seed" in summary
+    assert page.locator(".toast-body").count() == 0
+    print(f"stroke released -> map and both decodes updated: {elapsed * 1000:.0f} ms")
+
+
+def test_resample_shows_a_new_seed_and_moves_z(page):
+    page.get_by_role("tab", name="Latent space").click()
+    page.locator("#encoder-resample").scroll_into_view_if_needed()
+    page.get_by_text("Test digit 0").first.wait_for(timeout=60_000)
+    summary = page.locator("#encoder-summary")
+    assert "Seed 0 gives" in summary.inner_text()
+    before = _srcs(page)["encoder-sample"]
+    page.locator("#encoder-resample").click()
+    page.wait_for_function(
+        r"""() => { const t = document.getElementById('encoder-summary').innerText;
+                   return /Seed \d+ gives/.test(t) && !t.includes('Seed 0 gives'); }""",
+        timeout=30_000,
+    )
+    seed = int(page.locator("#encoder-summary").inner_text().split("Seed ")[1].split()[0])
+    shown = page.locator("#encoder-view input[type=number]").last.input_value()
+    assert seed != 0 and shown == str(seed)  # the seed box shows the seed that was used
+    assert "Test digit 0" in summary.inner_text()
+    page.wait_for_function(
+        "prev => document.querySelector('#encoder-sample img').src !== prev", arg=before
+    )
+
+
+def _ends(page) -> tuple[tuple[float, float], tuple[float, float]]:
+    text = page.locator("#demo-latent-point-path").inner_text()
+    found = re.search(
+        r"from a = \((-?[\d.]+), (-?[\d.]+)\) to b = \((-?[\d.]+), (-?[\d.]+)\)", text
+    )
+    assert found, text[:300]
+    v = [float(g) for g in found.groups()]
+    return (v[0], v[1]), (v[2], v[3])
+
+
+def test_two_clicks_on_the_map_set_the_ends_and_walk(page):
+    page.get_by_role("tab", name="Latent space").click()
+    target = page.locator("#encoder-click-map img")
+    target.scroll_into_view_if_needed()
+    page.locator("#demo-latent-point-path").get_by_text("VAE-2 from a").wait_for(timeout=60_000)
+    a0, b0 = _ends(page)
+    assert a0 == (-1.5, -1.0)  # the default ends before any click
+    box = target.bounding_box()
+    target.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})  # z = (-2, 0)
+    page.wait_for_function(
+        "() => !document.getElementById('demo-latent-point-path').innerText.includes('a = (-1.50')",
+        timeout=30_000,
+    )
+    a1, b1 = _ends(page)
+    assert a1 == pytest.approx((-2.0, 0.0), abs=0.1) and b1 == b0
+    target.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.25})  # z = (0, 2)
+    page.wait_for_function(
+        "() => !document.getElementById('demo-latent-point-path').innerText.includes('b = (1.00')",
+        timeout=30_000,
+    )
+    a2, b2 = _ends(page)
+    assert a2 == a1 and b2 == pytest.approx((0.0, 2.0), abs=0.1)
+    assert page.locator(".toast-body").count() == 0
