@@ -148,6 +148,7 @@ class RoomStore:
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves
         db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         db.execute("PRAGMA busy_timeout=10000")
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL: no fsync per commit, still atomic
         return db
 
     # ---- create ---------------------------------------------------------------------------
