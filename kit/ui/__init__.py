@@ -11,6 +11,7 @@ from kit.ui import (
     generate_tab,
     latent_tab,
     navigate,
+    quiz_study,
     quiz_tab,
     reconstruction_tab,
     rooms_tab,
@@ -48,7 +49,7 @@ def build_app() -> gr.Blocks:
 
 def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
     """The app and every demo's link (where its widgets, outputs and section are), by id."""
-    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE, head=quiz_study.KEYS_HEAD) as demo:
         gr.Markdown(INTRO)
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
         anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
