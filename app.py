@@ -1,5 +1,10 @@
 """Latent Lab: the Gradio app (a Hugging Face Space entry point). Run: python app.py"""
 
+from kit.cache import fresh_cache
+
+if __name__ == "__main__":
+    fresh_cache()  # before Gradio is imported: it reads GRADIO_TEMP_DIR once
+
 import torch
 
 from kit.ui import build_app

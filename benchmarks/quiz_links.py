@@ -15,9 +15,9 @@ import statistics
 import time
 
 from kit.demos.registry import get_demo
+from kit.testing.server import running_app
 from kit.ui.links import anchor_id
 from kit.ui.quiz_tab import bundled_bank
-from tests.server import running_app
 
 FLAGS = [
     "--no-sandbox",

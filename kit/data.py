@@ -2,7 +2,9 @@
 
 Training keeps the dataset as one uint8 tensor (N, 28, 28) and indexes batches out of it, so no
 per-sample Python transform ever runs. ``bundled_test_set`` reads the 10,000 test digits shipped
-in ``kit/assets/mnist_test.npz``, which lets the app and the tests run with no network.
+in ``kit/assets/mnist_test.npz`` and ``bundled_train_subset`` the 20,000 training digits (2,000 of
+each class) in ``kit/assets/mnist_train_20k.npz``, which let the app (Train live included) and
+the tests run with no network.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from torch import Tensor
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 BUNDLED_TEST = ASSETS / "mnist_test.npz"
+BUNDLED_TRAIN = ASSETS / "mnist_train_20k.npz"
+TRAIN_SUBSET_PER_CLASS = 2000  # 10 classes x 2,000 = 20,000 training digits
 IDX_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -81,14 +85,27 @@ def _missing_message(root: Path, reason: str) -> str:
     )
 
 
-@lru_cache(maxsize=1)
-def bundled_test_set() -> Digits:
-    """The 10,000 MNIST test digits shipped with the repo (read once, then cached)."""
-    with np.load(BUNDLED_TEST) as npz:
+def _read_npz(path: Path) -> Digits:
+    with np.load(path) as npz:
         images, labels = npz["images"], npz["labels"]
     return Digits(
         images=torch.from_numpy(images.copy()), labels=torch.from_numpy(labels.astype(np.int64))
     )
+
+
+@lru_cache(maxsize=1)
+def bundled_test_set() -> Digits:
+    """The 10,000 MNIST test digits shipped with the repo (read once, then cached)."""
+    return _read_npz(BUNDLED_TEST)
+
+
+@lru_cache(maxsize=1)
+def bundled_train_subset() -> Digits:
+    """20,000 MNIST training digits (2,000 per class) shipped with the repo (read once).
+
+    Disjoint from the test set, so a model trained on them is evaluated on held-out digits.
+    """
+    return _read_npz(BUNDLED_TRAIN)
 
 
 def write_bundled_test_set(data_dir: str | Path, path: Path = BUNDLED_TEST) -> Path:
@@ -100,22 +117,54 @@ def write_bundled_test_set(data_dir: str | Path, path: Path = BUNDLED_TEST) -> P
     return path
 
 
+def write_bundled_train_subset(
+    data_dir: str | Path, path: Path = BUNDLED_TRAIN, per_class: int = TRAIN_SUBSET_PER_CLASS
+) -> Path:
+    """Build ``kit/assets/mnist_train_20k.npz`` from the torchvision files in ``data_dir``.
+
+    The first ``per_class`` digits of each class in the training set's own order, kept in that
+    order (classes interleaved as in the original), so the subset is reproducible exactly.
+    """
+    train = load_mnist(data_dir, train=True, download=False)
+    labels = train.labels.numpy()
+    keep = np.sort(np.concatenate([np.flatnonzero(labels == c)[:per_class] for c in range(10)]))
+    np.savez_compressed(
+        path,
+        images=train.images.numpy()[keep],
+        labels=labels[keep].astype(np.uint8),
+        source_index=keep.astype(np.uint16),  # position of each digit in the 60k training set
+    )
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m kit.data``: rebuild the bundled test set; returns the exit status."""
+    """``python -m kit.data``: rebuild a bundled file; returns the exit status.
+
+    Writes the test set, or with ``--train-subset`` the 20,000 training digits.
+    """
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(
         prog="python -m kit.data",
-        description="Rebuild kit/assets/mnist_test.npz from the MNIST test IDX files.",
+        description="Rebuild kit/assets/mnist_test.npz from the MNIST test IDX files, or "
+        "with --train-subset kit/assets/mnist_train_20k.npz from the training IDX files.",
     )
     parser.add_argument(
         "--data-dir", default="data", help="MNIST root in torchvision's layout (<dir>/MNIST/raw)"
     )
-    parser.add_argument("--out", type=Path, default=BUNDLED_TEST, help="where the .npz goes")
+    parser.add_argument("--out", type=Path, help="where the .npz goes (default: kit/assets/)")
+    parser.add_argument(
+        "--train-subset",
+        action="store_true",
+        help=f"write the {10 * TRAIN_SUBSET_PER_CLASS:,}-digit training subset instead",
+    )
     args = parser.parse_args(argv)
     try:
-        path = write_bundled_test_set(args.data_dir, args.out)
+        if args.train_subset:
+            path = write_bundled_train_subset(args.data_dir, args.out or BUNDLED_TRAIN)
+        else:
+            path = write_bundled_test_set(args.data_dir, args.out or BUNDLED_TEST)
     except DataUnavailableError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -49,3 +49,7 @@ def evaluate(model, digits: Digits, batch_size: int = 2000, seed: int = 0) -> di
         metrics["active_units"] = int((activity > ACTIVE_UNIT_THRESHOLD).sum().item())
     metrics["n_images"] = n
     return metrics
+
+
+# Exact log p(x) for a 2-D latent, by quadrature: kit/quadrature.py, re-exported here.
+from kit.quadrature import Quadrature, exact_log_px, quadrature_log_px  # noqa: E402, F401

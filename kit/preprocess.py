@@ -14,6 +14,7 @@ reverse; or the dict a Gradio sketchpad sends.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from typing import Any
@@ -38,29 +39,32 @@ class UnreadableImageError(ValueError):
     """An uploaded file that is not an image we can safely decode; the message says why."""
 
 
-def load_image_file(path: str | os.PathLike) -> Image.Image:
-    """Open an uploaded image file defensively and return it decoded.
+MAX_FRAMES = 1  # animated images are refused: only a still digit makes sense here
 
-    Checks, in order and before any pixel is decoded where possible: the file exists and is at
-    most ``MAX_UPLOAD_BYTES``; it is not SVG (a vector format, and a script carrier); Pillow
-    recognises it; its header says at most ``MAX_UPLOAD_PIXELS`` pixels (a decompression bomb
-    is refused before it expands); the pixel data is complete. Raises ``UnreadableImageError``.
-    """
-    name = os.path.basename(str(path))
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise UnreadableImageError(
-            "the uploaded file could not be found; upload it again"
-        ) from None
+
+def _open_checked(source, name: str) -> Image.Image:
+    """Open ``source`` (a path or bytes) lazily after the byte checks; check the header's pixel
+    count and frame count; nothing is decoded yet. Raises ``UnreadableImageError``."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        size, head, stream = len(data), data[:512], io.BytesIO(data)
+    else:
+        try:
+            size = os.path.getsize(source)
+            with open(source, "rb") as f:
+                head = f.read(512)
+        except (OSError, TypeError, ValueError):
+            raise UnreadableImageError(
+                "the uploaded file could not be found; upload it again"
+            ) from None
+        stream = source
     if size == 0:
         raise UnreadableImageError(f"{name} is empty (0 bytes)")
     if size > MAX_UPLOAD_BYTES:
         raise UnreadableImageError(
             f"{name} is {size / 2**20:.1f} MiB; images up to {MAX_UPLOAD_BYTES // 2**20} MiB are accepted"
         )
-    with open(path, "rb") as f:
-        head = f.read(512).lstrip().lower()
+    head = head.lstrip().lower()
     if name.lower().endswith((".svg", ".svgz")) or head.startswith((b"<?xml", b"<svg")):
         raise UnreadableImageError(
             f"{name} is an SVG (vector) image; export it as PNG or JPEG and upload that"
@@ -68,7 +72,7 @@ def load_image_file(path: str | os.PathLike) -> Image.Image:
     try:
         with warnings.catch_warnings():  # the pixel cap below is stricter than Pillow's warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(stream)
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         raise UnreadableImageError(
             f"{name} is not an image this app can read; use PNG, JPEG, GIF, BMP or WebP"
@@ -80,6 +84,38 @@ def load_image_file(path: str | os.PathLike) -> Image.Image:
             f"{name} is {w}x{h} pixels; images up to {MAX_UPLOAD_PIXELS:,} pixels "
             "(e.g. 4096x4096) are accepted, so please shrink it first"
         )
+    frames = getattr(image, "n_frames", 1) if image.format in ("PNG", "WEBP", "TIFF") else 1
+    if frames > MAX_FRAMES or (image.format == "GIF" and getattr(image, "is_animated", False)):
+        image.close()
+        raise UnreadableImageError(
+            f"{name} is an animated image; save one frame as PNG and upload that"
+        )
+    return image
+
+
+def check_image_file(source) -> None:
+    """Refuse an image over the caps from its header alone (bytes, SVG, format, pixels, frames).
+
+    ``source``: a path or the bytes of a file. The one check every image input passes before
+    anything decodes it: uploads (``load_image_file``), the sketchpad's composite, layers and
+    background, and file references sent through the API (``kit.ui.server.check_inputs``).
+    Raises ``UnreadableImageError`` with the sentence to show.
+    """
+    name = "the image" if isinstance(source, (bytes, bytearray, memoryview)) else None
+    _open_checked(source, name or os.path.basename(str(source))).close()
+
+
+def load_image_file(path: str | os.PathLike) -> Image.Image:
+    """Open an uploaded image file defensively and return it decoded.
+
+    Checks, in order and before any pixel is decoded where possible: the file exists and is at
+    most ``MAX_UPLOAD_BYTES``; it is not SVG (a vector format, and a script carrier); Pillow
+    recognises it; its header says at most ``MAX_UPLOAD_PIXELS`` pixels (a decompression bomb
+    is refused before it expands) and one frame; the pixel data is complete. Raises
+    ``UnreadableImageError``.
+    """
+    name = os.path.basename(str(path))
+    image = _open_checked(path, name)
     try:
         image.load()  # decode now, so a truncated file fails here with a clear message
         image = ImageOps.exif_transpose(image)  # phone photos: honour the rotation flag
@@ -88,6 +124,15 @@ def load_image_file(path: str | os.PathLike) -> Image.Image:
             f"{name} is damaged or truncated and could not be decoded"
         ) from None
     return image
+
+
+def check_pixels(arr: np.ndarray) -> None:
+    """An already decoded image (e.g. a sketchpad array from a Python caller) within the cap."""
+    h, w = arr.shape[:2]
+    if h * w > MAX_UPLOAD_PIXELS:
+        raise UnreadableImageError(
+            f"the image is {w}x{h} pixels; images up to {MAX_UPLOAD_PIXELS:,} pixels are accepted"
+        )
 
 
 def _from_sketch(value: dict) -> Any:
@@ -121,6 +166,7 @@ def _to_float_array(image: Any) -> np.ndarray:
         raise ValueError(f"expected an image array of shape (H, W) or (H, W, C), got {arr.shape}")
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         arr = np.moveaxis(arr, 0, -1)  # channels-first -> channels-last
+    check_pixels(arr)
     if arr.dtype == np.uint8:
         return arr.astype(np.float64) / 255.0
     if arr.dtype == np.uint16:

@@ -24,14 +24,16 @@ def one_torch_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def nn_classifier(test_digits):
-    """1-nearest-neighbour digit classifier in pixel space, against test digits 0..2999."""
-    ref = test_digits.as_float(slice(0, 3000)).flatten(1)  # (3000, 784)
-    ref_labels = test_digits.labels[:3000]
+@pytest.fixture(scope="session")
+def digit_classifier():
+    """The shipped CNN digit classifier (models/classifier/, 98.6% test accuracy, checked in
+    tests/test_classifier.py), as a function images -> predicted labels (B,)."""
+    from kit.models.classifier import load_classifier
+
+    model = load_classifier()
 
     def classify(imgs: torch.Tensor) -> torch.Tensor:
-        return ref_labels[torch.cdist(imgs.flatten(1), ref).argmin(dim=1)]
+        return model.predict(imgs.reshape(-1, 1, 28, 28).float())
 
     return classify
 
@@ -43,9 +45,9 @@ def _seed():
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
-    """One ``python app.py`` per test session on a free 127.0.0.1 port (see tests/server.py),
+    """One ``python app.py`` per test session on a free 127.0.0.1 port (see kit/testing/server.py),
     shared by the HTTP-level tests and the browser tests; its Gradio cache is a temp folder."""
-    from tests.server import start_app
+    from kit.testing.server import start_app
 
     tmp = tmp_path_factory.mktemp("live-app")
     env = {"GRADIO_TEMP_DIR": str(tmp / "gradio-cache"), "LATENT_LAB_DATA_DIR": str(tmp / "data")}

@@ -5,11 +5,11 @@ import json
 import gradio as gr
 import numpy as np
 import pytest
-from matplotlib.figure import Figure
 
 from kit.demos import beta, common
-from kit.demos.common import DemoInputError
+from kit.demos.common import DemoInputError, grid_display
 from kit.demos.registry import all_demos
+from kit.demos.render import rgb
 from kit.evaluate import ACTIVE_UNIT_THRESHOLD
 from kit.models import BETA_MODELS, MODELS_DIR
 from kit.ui import build_single_tab
@@ -92,43 +92,87 @@ def test_beta_10_inactive_dimension_changes_nothing_active_one_changes_a_lot(tes
 
 def test_traversal_all_and_single():
     out = beta.latent_traversal(index=0, model="all", steps=9)
-    assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 4
+    image = out["figure"]
+    assert image.dtype == np.uint8 and image.ndim == 2  # grey: text and digits
     assert set(out["numbers"]) == set(BETA_MODELS)
     for name, n in out["numbers"].items():
         assert sorted(n["order"]) == list(range(10))
         kl = np.asarray(beta.load_metrics(name).kl_per_dim)
         assert n["kl_per_dim_sorted"] == pytest.approx(sorted(kl, reverse=True))
     one = beta.latent_traversal(index=0, model="beta-vae-4", steps=3)
-    assert len(one["figure"].axes) == 1 and set(one["numbers"]) == {"beta-vae-4"}
+    assert set(one["numbers"]) == {"beta-vae-4"}
+    assert one["figure"].shape[1] < image.shape[1]  # one panel is narrower than four
     t = beta.traverse("beta-vae-4", common.load_test_digit(0)[0], steps=15)
     assert t.images.shape == (10 * 15, 1, 28, 28)
     assert t.values[0] == -3 and t.values[-1] == 3
 
 
+@pytest.mark.parametrize(("model", "steps", "index"), [("all", 9, 0), ("beta-vae-10", 15, 42)])
+def test_traversal_picture_holds_each_models_grid_with_labels(model, steps, index):
+    """Each panel's pixels are exactly the decoded sweep, pasted next to its row labels."""
+    image = beta.latent_traversal(index=index, model=model, steps=steps)["figure"]
+    names = BETA_MODELS if model == "all" else (model,)
+    frame, lefts = beta.traversal_frame(names, steps)
+    assert not frame.flags.writeable and image.flags.writeable  # cached frame, copied per call
+    assert image.shape == frame.shape
+    scale = beta.traversal_scale(steps, len(names))
+    x, _ = common.load_test_digit(index)
+    for name, left in zip(names, lefts, strict=True):
+        grid = grid_display(beta.traverse(name, x, steps).images, nrow=steps, scale=scale)
+        top = beta.TITLE_H
+        pasted = image[top : top + grid.shape[0], left : left + grid.shape[1]]
+        assert np.array_equal(pasted, grid), name
+        labels = image[top : top + grid.shape[0], left - beta.LABEL_W + 4 : left - 2]
+        cell = grid.shape[0] // 10
+        for r in range(10):  # every row has its "zj  KL ..." label: dark text on white
+            assert (labels[r * cell : (r + 1) * cell] < 100).any(), f"{name} row {r} unlabelled"
+
+
 # ---- test-set plots --------------------------------------------------------------------------
 
 
-def test_rate_distortion_plot_and_table_match_the_files():
+def _close(pixel, colour, tol=6) -> bool:
+    return bool(np.abs(np.asarray(pixel, int) - np.asarray(colour, int)).max() <= tol)
+
+
+def test_rate_distortion_points_sit_at_the_stored_numbers():
     out = beta.rate_distortion()
-    assert isinstance(out["figure"], Figure)
-    ax = out["figure"].axes[0]
-    assert "KL" in ax.get_xlabel() and "reconstruction" in ax.get_ylabel()
-    labels = [t.get_text() for t in ax.texts]
-    assert all(any(f"β = {n.split('-')[-1]}" in s for s in labels) for n in BETA_MODELS)
+    image = out["figure"]
+    assert image.dtype == np.uint8 and image.shape == (*reversed(beta.RD_SIZE), 3)
+    assert not image.flags.writeable and beta.rate_distortion()["figure"] is image
+    panel = beta.rate_distortion_panel([beta.load_metrics(n) for n in BETA_MODELS])
+    for name in BETA_MODELS:  # each model's dot is drawn at its metrics.json (KL, recon)
+        stored = _stored(name)
+        x, y = round(float(panel.col(stored["kl"]))), round(float(panel.row(stored["recon"])))
+        assert _close(image[y, x], rgb(beta.COLOURS[name])), name
     assert out["table"].count("\n| β = ") == 4
     for name in BETA_MODELS:
         assert out["numbers"][name]["recon"] == pytest.approx(_stored(name)["recon"])
         assert out["numbers"][name]["kl"] == pytest.approx(_stored(name)["kl"])
 
 
-def test_kl_per_dimension_counts_active_dims():
+def test_kl_bars_are_as_tall_as_the_stored_kl():
     out = beta.kl_per_dimension()
-    assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 4
+    image = out["figure"]
+    assert image.dtype == np.uint8 and image.shape == (*reversed(beta.KL_SIZE), 3)
+    ms = [beta.load_metrics(n) for n in BETA_MODELS]
+    for panel, name in zip(beta.kl_bar_panels(ms), BETA_MODELS, strict=True):
+        kl = sorted(_stored(name)["kl_per_dim"], reverse=True)  # bars largest first
+        for i, k in enumerate(kl):
+            x = round(float(panel.col(i)))
+            colour = rgb(beta.COLOURS[name]) if k > ACTIVE_UNIT_THRESHOLD else (211, 211, 211)
+            top = float(panel.row(max(k, 2 * beta.KL_FLOOR)))
+            assert _close(image[round(top) + 3, x], colour), (name, i)  # just inside the bar
+            assert not _close(image[round(top) - 3, x], colour), (name, i)  # just above it
     counts = [out["numbers"][n]["active_dims"] for n in BETA_MODELS]
     for name, count in zip(BETA_MODELS, counts, strict=True):
         assert count == sum(k > ACTIVE_UNIT_THRESHOLD for k in _stored(name)["kl_per_dim"])
-        assert f"{count} of 10 active" in " ".join(ax.get_title() for ax in out["figure"].axes)
+        assert f"{_beta(name)}: {count}" in out["summary"]
     assert counts[-1] < counts[0]  # β = 10 switches dimensions off that β = 0.5 keeps
+
+
+def _beta(name: str) -> str:
+    return f"β = {name.removeprefix('beta-vae-')}"
 
 
 # ---- bad input -------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from kit.models import (
     default_models_dir,
     load_pretrained,
 )
-from tests.server import call, running_app
+from kit.testing.server import call, running_app
 
 
 class _RunsCode:

@@ -5,7 +5,6 @@ files and the bundled 10k test digits. A failing test means the answer is wrong.
 """
 
 import itertools
-import json
 
 import numpy as np
 import pytest
@@ -13,13 +12,14 @@ import torch
 
 from kit.demos import beta, generate, latent
 from kit.demos.common import get_model, load_test_digit
-from kit.models import MODELS_DIR
+from tests.measured import measured_metrics
 
 BETAS = {"beta-vae-0.5": 0.5, "beta-vae-1": 1.0, "beta-vae-4": 4.0, "beta-vae-10": 10.0}
 
 
 def _metrics(name: str) -> dict:
-    return json.loads((MODELS_DIR / name / "metrics.json").read_text())["test"]
+    """Test-set metrics recomputed from the weights (not read from metrics.json)."""
+    return measured_metrics(name)
 
 
 @pytest.fixture(scope="module")
@@ -163,14 +163,14 @@ def test_label_is_joined_to_encoder_and_decoder_inputs():
 
 
 @pytest.mark.claim("cvae-conditioning")
-def test_one_z_with_ten_labels_gives_ten_different_digits(nn_classifier):
+def test_one_z_with_ten_labels_gives_ten_different_digits(digit_classifier):
     z = torch.randn(100, 2, generator=torch.Generator().manual_seed(0))  # (100, 2) styles
     labels = torch.arange(10).repeat_interleave(100)  # every style with every label
     imgs = generate.decode_with_labels(z.repeat(10, 1), labels)
-    hits = int((nn_classifier(imgs) == labels).sum())
-    assert hits / 1000 > 0.9  # measured 0.97: the label alone decides which digit appears
+    hits = int((digit_classifier(imgs) == labels).sum())
+    assert hits / 1000 > 0.995  # 999 of 1000: the label alone decides which digit appears
     row = generate.all_digits(torch.tensor([-1.13, -1.15]))
-    assert nn_classifier(row).tolist() == list(range(10))
+    assert digit_classifier(row).tolist() == list(range(10))
 
 
 # ---- cvae-z-carries-style --------------------------------------------------------------------
@@ -259,10 +259,10 @@ def test_scaling_a_gaussian_by_t_is_raising_its_density_to_one_over_t_squared():
 
 
 @pytest.mark.claim("conditional-sampling-unconditional-vae")
-def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, nn_classifier):
+def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, digit_classifier):
     x, y = images
     with torch.no_grad():
-        mu = get_model("vae-2").encode(x[5000:]).mu  # held out from the classifier's references
+        mu = get_model("vae-2").encode(x[5000:]).mu  # the second half of the test set
     y = y[5000:]
     g = torch.Generator().manual_seed(0)
     vae_imgs, cvae_imgs = [], []
@@ -276,23 +276,49 @@ def test_class_gaussians_in_vae2_plane_are_impure_cvae_is_not(images, nn_classif
             generate.decode_with_labels(torch.randn(150, 2, generator=g), torch.full((150,), c))
         )
     wanted = torch.arange(10).repeat_interleave(150)
-    hit_vae = (nn_classifier(torch.cat(vae_imgs)) == wanted).float().view(10, 150).mean(1)
-    hit_cvae = (nn_classifier(torch.cat(cvae_imgs)) == wanted).float().view(10, 150).mean(1)
+    hit_vae = (digit_classifier(torch.cat(vae_imgs)) == wanted).float().view(10, 150).mean(1)
+    hit_cvae = (digit_classifier(torch.cat(cvae_imgs)) == wanted).float().view(10, 150).mean(1)
     purity_vae = {c: float(hit_vae[c]) for c in range(10)}
     purity_cvae = {c: float(hit_cvae[c]) for c in range(10)}
-    assert np.mean(list(purity_vae.values())) == pytest.approx(0.63, abs=0.03)
-    assert purity_vae[5] == pytest.approx(0.23, abs=0.05)  # 5s and 8s overlap 3s and 2s
-    assert purity_vae[8] == pytest.approx(0.13, abs=0.05)
-    assert purity_vae[0] > 0.9 and purity_vae[1] > 0.9
-    assert min(purity_cvae.values()) > 0.9
+    assert np.mean(list(purity_vae.values())) == pytest.approx(0.65, abs=0.01)
+    assert purity_vae[5] == pytest.approx(0.20, abs=0.01)  # 5s and 8s overlap other classes
+    assert purity_vae[8] == pytest.approx(0.23, abs=0.01)
+    assert purity_vae[0] == pytest.approx(0.93, abs=0.01)
+    assert purity_vae[1] == pytest.approx(0.93, abs=0.01)
+    five = digit_classifier(vae_imgs[5])  # the 5s' samples are read mostly as 3s and 6s
+    assert torch.bincount(five, minlength=10).argsort(descending=True)[:3].tolist() == [3, 6, 5]
+    assert min(purity_cvae.values()) > 0.98
 
 
 @pytest.mark.claim("conditional-sampling-unconditional-vae")
-def test_the_mean_code_of_all_test_fives_decodes_to_a_two(test_digits, nn_classifier):
+def test_the_mean_code_of_all_test_fives_decodes_to_a_two(test_digits, digit_classifier):
     codes = torch.from_numpy(latent.encoded_test_set("vae-2").copy())
     centre = codes[test_digits.labels == 5].mean(0)
     assert centre.tolist() == pytest.approx([0.27, -0.47], abs=0.01)
     with torch.no_grad():
         image = get_model("vae-2").decode(centre.unsqueeze(0))
-    assert int(nn_classifier(image)[0]) == 2
+    assert int(digit_classifier(image)[0]) == 2
     assert latent.decode_point(0.27, -0.47)["numbers"]["nearest_label"] == 2
+
+
+@pytest.mark.claim("beta-vae-disentanglement")
+def test_the_prior_is_rotation_invariant_so_only_the_diagonal_posterior_picks_axes():
+    """Rotate every code by one orthogonal R: the average KL to N(0, I) of the rotated
+    posteriors N(R mu, R S R^T) is unchanged (full-covariance KL), but the rotated posterior is
+    no longer diagonal, so a diagonal-Gaussian encoder can't represent it."""
+    g = torch.Generator().manual_seed(0)
+    d = 4
+    mu = torch.randn(64, d, generator=g, dtype=torch.float64)
+    var = torch.rand(64, d, generator=g, dtype=torch.float64) + 0.1
+    r, _ = torch.linalg.qr(torch.randn(d, d, generator=g, dtype=torch.float64))
+    prior = torch.distributions.MultivariateNormal(
+        torch.zeros(d, dtype=torch.float64), torch.eye(d, dtype=torch.float64)
+    )
+    cov = torch.diag_embed(var)
+    plain = torch.distributions.MultivariateNormal(mu, cov)
+    rotated = torch.distributions.MultivariateNormal(mu @ r.T, r @ cov @ r.T)
+    kl_plain = torch.distributions.kl_divergence(plain, prior)
+    kl_rot = torch.distributions.kl_divergence(rotated, prior)
+    assert torch.allclose(kl_plain, kl_rot, atol=1e-10)  # the objective can't tell them apart
+    off_diag = (r @ cov @ r.T).triu(1).abs().amax(dim=(1, 2))
+    assert float(off_diag.min()) > 1e-3  # but the rotated posteriors are not diagonal

@@ -18,6 +18,7 @@ from kit.demos.common import get_model
 from kit.evaluate import evaluate
 from kit.losses import bce_reconstruction, free_bits_kl, gaussian_kl, kl_warmup
 from kit.models import BETA_MODELS, MODELS_DIR, ModelConfig, build_model, load_pretrained
+from tests.measured import measured_metrics
 
 
 def _read(name: str, file: str):
@@ -25,7 +26,8 @@ def _read(name: str, file: str):
 
 
 def _metrics(name: str) -> dict:
-    return _read(name, "metrics.json")["test"]
+    """Test-set metrics recomputed from the weights (not read from metrics.json)."""
+    return measured_metrics(name)
 
 
 # ---- nan-exploding-logvar --------------------------------------------------------------------
@@ -276,3 +278,35 @@ def test_closed_form_kl_matches_torch_and_is_zero_only_at_the_prior():
     assert torch.allclose(ours, tutorial, atol=1e-6)
     assert torch.all(ours >= 0)
     assert float(gaussian_kl(torch.zeros(3), torch.zeros(3)).abs().max()) == 0.0
+
+
+@pytest.mark.claim("vae-sanity-checks")
+def test_full_loss_gradient_check_passes_on_a_cut_sampling_path_but_recon_alone_catches_it(batch):
+    """The bug: z drawn with .sample() (no reparameterisation). The encoder still gets a gradient
+    through the KL term, so 'every parameter has a gradient' passes; the reconstruction term
+    alone, or dz/dmu, exposes it."""
+    x, _ = batch
+    model = build_model(ModelConfig(kind="vae", latent_dim=2))
+
+    def encoder_grads(loss_of, sample_kind: str):
+        model.zero_grad()
+        post = model.encode(x)
+        normal = torch.distributions.Normal(post.mu, post.std)
+        z = normal.sample() if sample_kind == "sample" else normal.rsample()
+        recon = bce_reconstruction(model.decode_logits(z), x).mean()
+        kl = post.kl().mean()
+        loss_of(recon, kl).backward()
+        g = model.mu_head.weight.grad
+        return 0.0 if g is None else float(g.abs().sum()), z, post
+
+    full_buggy, _, _ = encoder_grads(lambda r, k: r + k, "sample")
+    assert full_buggy > 0  # the full-loss check passes on the buggy code
+    recon_buggy, _, _ = encoder_grads(lambda r, k: r, "sample")
+    recon_fixed, z, post = encoder_grads(lambda r, k: r, "rsample")
+    assert recon_buggy == 0.0 and recon_fixed > 0  # the reconstruction-only check catches it
+    # dz/dmu: 1 per dimension with rsample, no path at all with sample
+    post = model.encode(x)
+    z = torch.distributions.Normal(post.mu, post.std).rsample()
+    (dz,) = torch.autograd.grad(z.sum(), post.mu)
+    assert torch.allclose(dz, torch.ones_like(dz))
+    assert not torch.distributions.Normal(post.mu, post.std).sample().requires_grad

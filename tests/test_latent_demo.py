@@ -4,7 +4,6 @@ import gradio as gr
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 
 from kit.demos import latent
 from kit.demos.common import DemoInputError, get_model, grid_display, to_display
@@ -18,7 +17,6 @@ from kit.ui.errors import named_outputs, user_errors
 
 def test_vae_codes_fill_a_unit_cloud_and_ae_codes_do_not(test_digits):
     out = latent.show_scatter()
-    assert isinstance(out["figure"], Figure) and len(out["figure"].axes) == 2
     assert "TV distance" in out["summary"]
     vae, ae = out["numbers"]["vae-2"], out["numbers"]["ae-2"]
     assert latent.encoded_test_set("vae-2").shape == (len(test_digits), 2)
@@ -28,6 +26,19 @@ def test_vae_codes_fill_a_unit_cloud_and_ae_codes_do_not(test_digits):
     assert vae["tv_from_prior"] < 0.5 * ae["tv_from_prior"]
     assert vae["coverage"] > ae["coverage"] + 0.05
     assert vae["inside_box"] > 0.95 > ae["inside_box"]
+
+
+def test_scatter_is_one_shared_read_only_picture_with_every_digit_colour():
+    image = latent.show_scatter()["figure"]
+    assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+    assert image.shape[0] >= 400 and image.shape[1] >= 900  # two planes side by side
+    assert not image.flags.writeable  # shared by every visitor: nobody may draw on it
+    assert latent.show_scatter()["figure"] is image  # drawn once per process
+    pixels = image.reshape(-1, 3).astype(int)
+    for d in range(10):  # each class's dots (and its legend marker) are drawn in tab10
+        colour = np.round(latent.TAB10[d] * 255).astype(int)
+        near = np.abs(pixels - colour).max(axis=1) <= 12
+        assert near.sum() > 100, f"digit {d}'s colour is missing"
 
 
 def test_code_stats_of_prior_samples_are_near_the_prior():
@@ -146,6 +157,34 @@ def test_decoded_point_matches_its_region_of_the_map(test_digits):
         assert own < other
     far = latent.decode_point(z1=6.0, z2=-6.0)["numbers"]
     assert far["nearest_distance"] > 2.0 and far["prior_tail"] < 1e-10
+
+
+@pytest.mark.parametrize("z", [(0.0, 0.0), (1.0, -2.0), (-3.7, 3.9), (2.25, 0.5)])
+def test_the_marker_lands_on_the_point_and_nowhere_else(z):
+    out = latent.decode_point(*z)["map"]
+    x, y = latent.z_to_pixel(*z)
+    base = latent.map_image()
+    assert out.shape == base.shape and out.dtype == np.uint8 and out.flags.writeable
+    assert tuple(out[y, x]) == latent.MARK_RGB  # the centre dot
+    assert tuple(out[y, x + 10]) == latent.MARK_RGB  # the ring, radius 10 px
+    changed_y, changed_x = np.nonzero((out != base).any(axis=2))
+    assert changed_x.size > 0
+    assert np.hypot(changed_x - x, changed_y - y).max() <= 10 + 2.5  # only the marker moved
+
+
+def test_random_points_mark_where_their_pixel_is():
+    rng = np.random.default_rng(7)
+    for z1, z2 in rng.uniform(-latent.MAP_EXTENT + 0.1, latent.MAP_EXTENT - 0.1, (5, 2)):
+        out = latent.decode_point(float(z1), float(z2))
+        x, y = latent.z_to_pixel(float(z1), float(z2))
+        assert tuple(out["map"][y, x]) == latent.MARK_RGB
+        assert out["numbers"]["z"] == [float(z1), float(z2)]
+
+
+def test_a_point_off_the_map_leaves_the_map_unmarked():
+    out = latent.decode_point(5.5, -5.5)
+    assert np.array_equal(out["map"], latent.map_image())
+    assert "outside the map" in out["summary"]
 
 
 def test_decode_point_marks_the_map():

@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 from benchmarks.app_latency import bench_inputs
 from benchmarks.load_test import TRAIN, Workload, run_clients
 from kit.demos.registry import all_demos
+from kit.testing.server import running_app
 from kit.ui.server import DELETE_CACHE, STATE_SESSION_CAPACITY, launch_settings
-from tests.server import running_app
 
 RANDOM_PICKS = {"random_test_digit", "beta_random_digit"}  # no seed: a new digit every call
 UPLOAD_INPUTS = {"reconstruct_upload"}  # endpoints with a gr.File input

@@ -43,13 +43,10 @@ def test_the_dev_requirements_install_the_kit_and_its_dependencies():
 
 
 def _benchmarks():
-    not_yet = pytest.mark.xfail(
-        reason="imports tests.server until the live-server helper moves into the package",
-        strict=True,
-    )
     for script in sorted((ROOT / "benchmarks").glob("*.py")):
-        marks = [not_yet] if script.name == "load_test.py" else []
-        yield pytest.param(script, marks=marks, id=script.name)
+        if script.name == "app_latency.py":  # its --before worker imports another checkout's kit
+            continue
+        yield pytest.param(script, id=script.name)
 
 
 @pytest.mark.parametrize("script", list(_benchmarks()))

@@ -88,11 +88,20 @@ def test_sixteen_bit_and_grey_with_alpha_inputs(test_digits):
 
 
 def test_huge_image_is_shrunk_first():
-    img = np.full((6000, 5000), 255, np.uint8)
-    img[1000:4000, 2000:2600] = 0
+    img = np.full((4000, 3000), 255, np.uint8)  # 12 M pixels: under the cap, over MAX_SIDE
+    img[800:3200, 1200:1700] = 0
     out = to_mnist_digit(img)
     assert out.shape == (1, 1, 28, 28)
     assert abs(centre_of_mass(out)[1] - 14) < 1
+
+
+def test_array_over_the_pixel_cap_is_refused_like_a_file():
+    from kit.preprocess import MAX_UPLOAD_PIXELS, UnreadableImageError
+
+    img = np.full((6000, 5000), 255, np.uint8)  # 30 M pixels
+    assert img.shape[0] * img.shape[1] > MAX_UPLOAD_PIXELS
+    with pytest.raises(UnreadableImageError, match="5000x6000 pixels"):
+        to_mnist_digit(img)
 
 
 def test_unusable_arrays_are_value_errors():

@@ -196,7 +196,7 @@ def test_file_over_the_cap(tmp_path):
     q, problems = parse_file(big)
     assert q is None
     assert [str(p) for p in problems] == [
-        f"{big}:1: file is {big.stat().st_size:,} bytes, over the 64 KiB cap: shorten it"
+        f"{big}:1: file is {big.stat().st_size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB cap: shorten it"
     ]
 
 

@@ -45,6 +45,17 @@ def test_bank_is_big_valid_and_covers_every_topic():
         "beta-and-conditioning",
         "generative-models",
         "practice",
+        "coding",
+        "likelihoods",
+        "gradient-estimators",
+        "disentanglement",
+        "prior-matching",
+        "tokenizers",
+        "representation-learning",
+        "evaluation",
+        "learned-priors",
+        "hierarchical",
+        "system-design",
     }
     assert {q.difficulty for q in QUESTIONS} == {"warm-up", "core", "deep"}
 

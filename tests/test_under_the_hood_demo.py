@@ -1,5 +1,6 @@
 """The Under the hood demos (reparameterization, ELBO gap, collapse, VAE vs GAN), without a browser."""
 
+import json
 import math
 
 import gradio as gr
@@ -11,7 +12,8 @@ from matplotlib.figure import Figure
 from kit.demos import collapse, elbo_gap, reparam, vae_vs_gan
 from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos
-from kit.models import TrainingRecord
+from kit.demos.render import TAB, TAB10_RGB
+from kit.models import MODELS_DIR, TrainingRecord
 from kit.ui import under_the_hood_tab
 from kit.ui.errors import named_outputs, user_errors
 
@@ -20,7 +22,7 @@ from kit.ui.errors import named_outputs, user_errors
 
 def test_reparam_both_estimators_unbiased_and_pathwise_less_noisy():
     out = reparam.reparam_gradients(f="z^2", mu=1.0, sigma=1.0, n_samples=10, repeats=500, seed=0)
-    assert isinstance(out["figure"], Figure) and "True gradient" in out["summary"]
+    assert "True gradient" in out["summary"]
     s = out["numbers"]
     assert s["true_gradient"] == pytest.approx(2.0)  # d/dmu (mu^2 + sigma^2) = 2 mu
     for kind in ("pathwise", "score"):  # each mean within 4 standard errors of the truth
@@ -29,6 +31,39 @@ def test_reparam_both_estimators_unbiased_and_pathwise_less_noisy():
     assert s["pathwise_variance"] < 0.5 * s["score_variance"]
     # the pathwise estimator of E[z^2] is the mean of 2(mu + sigma eps): variance 4 sigma^2 / N
     assert s["pathwise_variance"] == pytest.approx(4 * 1.0 / 10, rel=0.2)
+
+
+@pytest.mark.parametrize(
+    ("f", "mu", "sigma", "n"),
+    [("z^2", 1.0, 1.0, 10), ("exp(z)", -0.7, 2.2, 3), ("sin(z)", 2.9, 0.1, 1000)],
+)
+def test_histogram_picture_marks_the_true_gradient_and_both_estimators(f, mu, sigma, n):
+    est = reparam.estimate_gradients(f, mu, sigma, n, 300, seed=4)
+    image = reparam.histogram_image(est, f, n)
+    assert image.dtype == np.uint8 and image.shape == (*reversed(reparam.HIST_SIZE), 3)
+    panel = reparam.histogram_panel(est)
+    left, top, right, bottom = panel.box
+    x = round(float(panel.col(est.true)))
+    assert left <= x <= right
+    column = image[top + 2 : bottom - 1, x]  # the true-gradient line: black, full height
+    assert (column.max(axis=1) < 40).mean() > 0.9
+    plot = image[top:bottom, left:right].reshape(-1, 3).astype(int)
+    for tab in ("orange", "blue"):  # bars of each estimator (at 60% over white or each other)
+        tint = np.round(255 - 0.6 * (255 - np.array(TAB[tab]))).astype(int)
+        assert (np.abs(plot - tint).max(axis=1) <= 3).sum() > 50, tab
+    # bar heights: over the left half (the legend sits top right), each bin's top is where
+    # its count is; above the taller of the two bars there is only background
+    counts = reparam.bin_counts(est).max(axis=0)  # (60,) the taller bar of each bin
+    edges = np.linspace(panel.xlim[0], panel.xlim[1], reparam.HIST_BINS + 1)
+    centres = panel.col((edges[:-1] + edges[1:]) / 2)
+    checked = 0
+    clear = (centres < (left + right) / 2) & (np.abs(centres - x) > 4)  # not the black line
+    for k in np.flatnonzero(clear & (counts >= 5)):
+        col, y = round(float(centres[k])), float(panel.row(counts[k]))
+        assert image[round(y) + 3, col].min() < 235, k  # inside the bar: tinted
+        assert image[top + 2 : round(y) - 2, col].min() >= 220, k  # above: white or grid
+        checked += 1
+    assert checked >= 3
 
 
 def test_pathwise_sees_no_slope_in_a_step_but_the_score_function_does():
@@ -91,6 +126,14 @@ def test_elbo_demo_outputs():
     assert n["elbo"] == pytest.approx(-(n["recon"] + n["kl"]))
     assert list(n["bound_by_k"]) == [str(k) for k in elbo_gap.K_VALUES]
     assert "labelled" in out["summary"] and "ELBO" in out["summary"]
+    # the exact log p(x) line: above the bounds (one draw of L_K may poke above it by noise)
+    assert n["exact_log_px"] > n["bound_by_k"]["1"] + 0.5
+    assert n["exact_log_px"] >= n["bound_by_k"]["1000"] - 0.2
+    assert n["gap_exact_to_elbo"] == pytest.approx(n["exact_log_px"] - n["elbo"])
+    assert n["gap_exact_to_iwae"] == pytest.approx(n["exact_log_px"] - n["log_px_estimate"])
+    assert "exact log p(x)" in out["summary"]
+    labels = [t.get_text() for t in out["figure"].axes[0].get_legend().get_texts()]
+    assert any(t.startswith("exact log p(x)") for t in labels)
 
 
 # ---- 3. posterior collapse ------------------------------------------------------------------
@@ -104,7 +147,43 @@ def test_larger_beta_collapses_more_dimensions():
     for rec in n.values():
         assert len(rec["kl_per_dim"]) == 10
         assert rec["kl_active_units"] + rec["collapsed_dims"] == 10
-    assert isinstance(out["figure"], Figure) and "collapsed" in out["summary"]
+    assert "collapsed" in out["summary"]
+
+
+def test_magma_matches_matplotlibs_colour_map():
+    from matplotlib import colormaps
+
+    t = np.linspace(0, 1, 41)
+    reference = np.round(colormaps["magma"](t)[:, :3] * 255)
+    assert np.abs(collapse.magma(t).astype(int) - reference).max() <= 12
+
+
+@pytest.mark.parametrize("model", collapse.BETA_MODELS)
+def test_collapse_picture_colours_each_cell_by_its_stored_kl(model):
+    image = collapse.posterior_collapse(model=model)["figure"]
+    assert image.dtype == np.uint8 and image.shape == (*reversed(collapse.FIG_SIZE), 3)
+    assert not image.flags.writeable and collapse.posterior_collapse(model)["figure"] is image
+    records = [collapse.load_kl_record(n) for n in collapse.BETA_MODELS]
+    layout = collapse.collapse_layout(records, collapse.load_kl_record(model))
+    left, top, right, bottom = layout.heat
+    lo, hi = layout.colour_range
+    cw, ch = (right - left) / 10, (bottom - top) / len(records)
+    for i, name in enumerate(collapse.BETA_MODELS):
+        stored = json.loads((MODELS_DIR / name / "metrics.json").read_text())["test"]
+        for j, kl in enumerate(stored["kl_per_dim"]):
+            expected = collapse.magma((np.log10(max(kl, 1e-3)) - lo) / (hi - lo))
+            pixel = image[round(top + i * ch + 4), round(left + j * cw + 4)]  # a corner, no text
+            assert np.abs(pixel.astype(int) - expected.astype(int)).max() <= 2, (name, j)
+    # the right panel: one line per dimension, the picked model's last epoch at its final KL
+    panel = layout.curves
+    rec = collapse.load_kl_record(model)
+    x = round(float(panel.col(rec.epochs[-1])))
+    ys = np.round(panel.row(np.clip(rec.kl_history[-1], collapse.LINE_FLOOR, None)))  # (10,)
+    for j in range(10):  # lines that end within 2 px of each other hide one another there
+        patch = image[int(ys[j]) - 2 : int(ys[j]) + 3, x - 3 : x + 1].reshape(-1, 3).astype(int)
+        near = [k for k in range(10) if abs(ys[k] - ys[j]) <= 2]
+        seen = [(np.abs(patch - np.array(TAB10_RGB[k])).max(axis=1) <= 30).any() for k in near]
+        assert any(seen), (model, j)
 
 
 def test_kl_history_has_one_row_per_epoch():

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -37,22 +36,18 @@ from kit.demos.common import (
     get_model,
     grid_display,
     load_test_digit,
-    new_figure,
     parse_digit_class,
     random_index,
     to_display,
 )
+from kit.demos.render import BLACK, TEXT_GREY, Canvas, Panel, frozen, rgb
 from kit.evaluate import ACTIVE_UNIT_THRESHOLD as ACTIVE_KL  # nats: below it, a dim is off
 from kit.losses import bce_reconstruction
 from kit.models import BETA_MODELS, CheckpointError, TrainingRecord, read_training_record
 
-if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
-    from matplotlib.figure import Figure
-
 TRAVERSAL_LIMIT = 3.0  # each dimension is swept over [-3, 3], the prior's +-3 sigma
 STEPS_RANGE = (3, 15)
 TRAVERSAL_CHOICES = ("all", *BETA_MODELS)
-CELL_SCALE = 1  # traversal cells at 28 px; imshow upscales them (nearest) when drawn
 COLOURS = {"beta-vae-0.5": "#1b9e77", "beta-vae-1": "#7570b3", "beta-vae-4": "#d95f02"}
 COLOURS["beta-vae-10"] = "#e7298a"
 
@@ -241,35 +236,73 @@ def _kl_text(kl: float) -> str:
     return f"{kl:.2f}" if kl >= ACTIVE_KL else "<0.01"
 
 
-def _traversal_figure(travs: list[Traversal]) -> Figure:
-    steps = len(travs[0].values)
-    d = len(travs[0].order)
-    panel_w = 1.3 + 0.3 * steps  # inches: row labels + cells
-    fig = new_figure(figsize=(max(5.0, panel_w * len(travs)), 0.3 * d + 1.3), layout="constrained")
-    axes = fig.subplots(1, len(travs), squeeze=False)[0]
-    cell = 28 * CELL_SCALE + 1  # grid_display: cells of 28 * scale px plus a 1 px border
-    centres = 1 + cell * np.arange(max(steps, d)) + 28 * CELL_SCALE / 2
-    bottom = cell * d + 1
-    every = 2 if steps > 9 else 1
-    for ax, t in zip(axes, travs, strict=True):
-        ax.imshow(
-            grid_display(t.images, nrow=steps, scale=CELL_SCALE),
-            cmap="gray",
-            vmin=0,
-            vmax=255,
-            interpolation="nearest",
-        )
-        ax.set_axis_off()  # labels as plain text: matplotlib's tick objects are slow to build
-        for r, (j, k) in enumerate(zip(t.order, t.kl, strict=True)):
-            label = f"z{j}  KL {_kl_text(k)}"
-            ax.text(-0.15 * cell, centres[r], label, ha="right", va="center", fontsize=7.5)
+TRAVERSAL_WIDTH_PX = 1500  # aim for at most about this many pixels across all panels
+LABEL_W, TITLE_H, VALUES_H, FOOT_H, GAP = 104, 30, 22, 26, 18  # traversal layout, pixels
+
+
+def traversal_scale(steps: int, panels: int) -> int:
+    """Cell upscaling: as large as fits ``TRAVERSAL_WIDTH_PX`` (1 or 2)."""
+    per_panel = TRAVERSAL_WIDTH_PX / panels - LABEL_W - GAP
+    return max(1, min(2, int(per_panel // (29 * steps))))
+
+
+@lru_cache(maxsize=64)
+def traversal_frame(names: tuple[str, ...], steps: int) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The traversal picture without its digits, and the left column of each grid.
+
+    Everything on it depends only on the models' shipped KL (the row order and labels) and
+    ``steps`` (the values), so it is drawn once per (models, steps) and shared, read-only.
+    """
+    d = len(load_metrics(names[0]).kl_per_dim)
+    scale = traversal_scale(steps, len(names))
+    cell = 28 * scale + 1  # grid_display: cells of 28 * scale px plus a 1 px border
+    grid_w, grid_h = steps * cell + 1, d * cell + 1
+    width = len(names) * (LABEL_W + grid_w) + (len(names) - 1) * GAP + 8
+    canvas = Canvas(width, TITLE_H + grid_h + VALUES_H + FOOT_H)
+    values = np.linspace(-TRAVERSAL_LIMIT, TRAVERSAL_LIMIT, steps)
+    texts = [f"{v:.2f}".rstrip("0").rstrip(".") for v in values]
+    widest = max(canvas.text_width(t, 11) for t in texts)
+    every = 1 if widest <= cell - 4 else 2  # label every other column when they would touch
+    lefts = []
+    for p, name in enumerate(names):
+        info = load_metrics(name)
+        order = np.argsort(-info.kl_per_dim, kind="stable")  # the row order ``traverse`` uses
+        left = p * (LABEL_W + grid_w + GAP) + LABEL_W
+        lefts.append(left)
+        active = int((info.kl_per_dim > ACTIVE_KL).sum())
+        canvas.text(
+            (left + grid_w / 2, TITLE_H - 8), f"{_beta_label(name)} · {active} of {d} dims active",
+            14, anchor="mb",
+        )  # fmt: skip
+        for r, j in enumerate(order):
+            label = f"z{j}  KL {_kl_text(info.kl_per_dim[j])}"
+            canvas.text((left - 6, TITLE_H + 1 + r * cell + cell / 2), label, 11, anchor="rm")
         for c in range(0, steps, every):
-            value = f"{t.values[c]:g}"
-            ax.text(centres[c], bottom + 0.1 * cell, value, ha="center", va="top", fontsize=7.5)
-        active = int((t.kl > ACTIVE_KL).sum())
-        ax.set_title(f"{_beta_label(t.name)} · {active} of {d} dims active", fontsize=10)
-    fig.supxlabel("value of the swept dimension (others at the posterior mean)", fontsize=8)
-    return fig
+            x = left + 1 + c * cell + cell / 2
+            canvas.text((x, TITLE_H + grid_h + 5), texts[c], 11, anchor="mt")
+    canvas.text(
+        (width / 2, TITLE_H + grid_h + VALUES_H + 4),
+        "value of the swept dimension (others at the posterior mean)", 12, anchor="mt",
+    )  # fmt: skip
+    return frozen(canvas.array()[..., 0].copy()), tuple(lefts)  # all grey: one channel
+
+
+def traversal_image(travs: list[Traversal]) -> np.ndarray:
+    """Every model's traversal grid side by side, labelled: (H, W) uint8 grey.
+
+    Grey, not RGB: black text, grey digits, and a third of the bytes to encode per request.
+
+    Row r of a grid is dimension ``order[r]`` (labelled with its test-set KL), column c the
+    value ``values[c]``; the labels come from the cached frame, the digits are pasted in.
+    """
+    steps = len(travs[0].values)
+    frame, lefts = traversal_frame(tuple(t.name for t in travs), steps)
+    scale = traversal_scale(steps, len(travs))
+    out = frame.copy()
+    for t, left in zip(travs, lefts, strict=True):
+        grid = grid_display(t.images, nrow=steps, scale=scale)  # (d * cell + 1, steps * cell + 1)
+        out[TITLE_H : TITLE_H + grid.shape[0], left : left + grid.shape[1]] = grid
+    return out
 
 
 def latent_traversal(index=0, model="all", steps=9) -> dict:
@@ -300,7 +333,7 @@ def latent_traversal(index=0, model="all", steps=9) -> dict:
         "decoder, so its row barely changes."
     )
     return {
-        "figure": _traversal_figure(travs),
+        "figure": traversal_image(travs),
         "summary": "\n".join(lines),
         "numbers": {
             t.name: {
@@ -316,41 +349,51 @@ def latent_traversal(index=0, model="all", steps=9) -> dict:
 # ---- test-set numbers: rate-distortion and KL per dimension ----------------------------------
 
 
-def _rate_distortion_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = new_figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
-    for m in ms:  # faint: where each model travelled during training (test set, per epoch)
-        ax.plot(m.history_kl, m.history_recon, color=COLOURS[m.name], lw=0.8, alpha=0.35)
-    ax.plot([m.kl for m in ms], [m.recon for m in ms], color="grey", lw=1, ls=":", zorder=1)
-    for m in ms:
-        ax.scatter(m.kl, m.recon, s=60, color=COLOURS[m.name], zorder=3, edgecolor="black")
-        ax.annotate(
-            f"{_beta_label(m.name)}\n{m.kl_active_units} active",
-            (m.kl, m.recon),
-            xytext=(0, 9),
-            textcoords="offset points",
-            ha="center",
-            va="bottom",
-            fontsize=8.5,
-        )
-    best = min(ms, key=lambda m: m.neg_elbo)
-    span = np.array([0.0, max(m.kl for m in ms) * 1.15])
-    ax.plot(span, best.neg_elbo - span, color="black", lw=0.8, ls="--", alpha=0.5)
-    ax.text(  # recon + KL = const: the points of equal negative ELBO
-        0.02 * span[1],
-        best.neg_elbo,
-        f"dashed: recon + KL = {best.neg_elbo:.1f} (equal −ELBO)",
-        fontsize=7,
-        color="dimgrey",
-        ha="left",
-        va="bottom",
+RD_SIZE = (660, 460)  # pixels of the rate-distortion picture
+
+
+def rate_distortion_panel(ms: list[BetaMetrics]) -> Panel:
+    """Where ``rate_distortion_image`` draws: x = KL from 0, y = reconstruction, 6% margins."""
+    xs = np.concatenate([m.history_kl for m in ms] + [[m.kl for m in ms]])
+    ys = np.concatenate([m.history_recon for m in ms] + [[m.recon for m in ms]])
+    x_hi, y_lo, y_hi = float(xs.max()) * 1.08, float(ys.min()), float(ys.max())
+    pad = 0.06 * (y_hi - y_lo) or 1.0
+    box = (84, 34, RD_SIZE[0] - 18, RD_SIZE[1] - 62)
+    return Panel(box, (0.0, x_hi), (y_lo - pad, y_hi + 2.5 * pad))  # room above for labels
+
+
+def rate_distortion_image(ms: list[BetaMetrics]) -> np.ndarray:
+    """Each model's test-set (KL, recon) point, its per-epoch path, and the equal -ELBO line."""
+    panel = rate_distortion_panel(ms)
+    canvas = Canvas(*RD_SIZE)
+    canvas.axes(
+        panel,
+        xlabel="rate: KL(q(z|x) ‖ p(z)) per image (nats)",
+        ylabel="distortion: reconstruction −log p(x|z) (nats)",
+        title="Rate–distortion on the 10k test digits",
     )
-    ax.set_xlim(left=0)
-    ax.set_xlabel("rate: KL(q(z|x) ‖ p(z)) per image (nats)")
-    ax.set_ylabel("distortion: reconstruction −log p(x|z) (nats)")
-    ax.set_title("Rate–distortion on the 10k test digits", fontsize=10)
-    ax.grid(alpha=0.3)
-    return fig
+    for m in ms:  # faint: where each model travelled during training (test set, per epoch)
+        path = zip(panel.col(m.history_kl), panel.row(m.history_recon), strict=True)
+        canvas.line(list(path), color=(*rgb(COLOURS[m.name]), 90), width=2)
+    points = [(float(panel.col(m.kl)), float(panel.row(m.recon))) for m in ms]
+    canvas.line(points, color=(150, 150, 150), width=1, dash=3)
+    best = min(ms, key=lambda m: m.neg_elbo)
+    # recon + KL = const: x from where y leaves the top to where it leaves the bottom
+    y_lo, y_hi = panel.ylim
+    x0, x1 = max(0.0, best.neg_elbo - y_hi), min(panel.xlim[1], best.neg_elbo - y_lo)
+    if x1 > x0:
+        ends = [(panel.col(x), panel.row(best.neg_elbo - x)) for x in (x0, x1)]
+        canvas.line(ends, color=(0, 0, 0, 130), width=1, dash=6)
+        canvas.text(
+            (ends[0][0] + 6, ends[0][1] - 6),
+            f"dashed: recon + KL = {best.neg_elbo:.1f} (equal −ELBO)",
+            10, TEXT_GREY, anchor="lb",
+        )  # fmt: skip
+    for m, (x, y) in zip(ms, points, strict=True):
+        canvas.dot((x, y), 6, fill=rgb(COLOURS[m.name]), outline=BLACK)
+        canvas.text((x, y - 24), _beta_label(m.name), 11, anchor="mb")
+        canvas.text((x, y - 10), f"{m.kl_active_units} active", 11, anchor="mb")
+    return canvas.array()
 
 
 def rate_distortion() -> dict:
@@ -373,7 +416,7 @@ def rate_distortion() -> dict:
         "faint lines show where each model travelled during training." + _missing_note(missing)
     )
     return {
-        "figure": _rate_distortion_figure(ms),
+        "figure": _rate_distortion_image(tuple(m.name for m in ms)),
         "table": "\n".join(lines),
         "numbers": {
             m.name: {
@@ -389,45 +432,66 @@ def rate_distortion() -> dict:
     }
 
 
-def _kl_bars_figure(ms: list[BetaMetrics]) -> Figure:
-    fig = new_figure(figsize=(11, 3.4), layout="constrained")
-    axes = fig.subplots(1, len(ms), sharey=True, squeeze=False)[0]
-    floor = 1e-4  # log axis from here; a smaller KL_j is drawn as a short grey stub
-    top = max(float(m.kl_per_dim.max()) for m in ms)
-    for ax, m in zip(axes, ms, strict=True):
+KL_SIZE = (1120, 330)  # pixels of the KL-per-dimension picture
+KL_FLOOR = 1e-4  # the log axis starts here; a smaller KL_j is drawn as a short grey stub
+
+
+def kl_bar_panels(ms: list[BetaMetrics]) -> list[Panel]:
+    """One panel per model, side by side, sharing the log KL axis [1e-4, 2.5 x the largest]."""
+    top = max(float(m.kl_per_dim.max()) for m in ms) * 2.5
+    left, right, gap = 84, KL_SIZE[0] - 12, 14
+    width = (right - left - gap * (len(ms) - 1)) / len(ms)
+    d = len(ms[0].kl_per_dim)
+    return [
+        Panel(
+            (round(left + i * (width + gap)), 34, round(left + i * (width + gap) + width), 270),
+            (-0.6, d - 0.4),
+            (KL_FLOOR, top),
+            ylog=True,
+        )
+        for i in range(len(ms))
+    ]
+
+
+def kl_bars_image(ms: list[BetaMetrics]) -> np.ndarray:
+    """Each model's test-set KL_j as bars, largest first; grey = inactive (KL_j <= 0.01)."""
+    canvas = Canvas(*KL_SIZE)
+    panels = kl_bar_panels(ms)
+    for p, (panel, m) in enumerate(zip(panels, ms, strict=True)):
         order = np.argsort(-m.kl_per_dim, kind="stable")  # (d,)
         kl = m.kl_per_dim[order]
-        colours = [COLOURS[m.name] if k > ACTIVE_KL else "lightgrey" for k in kl]
-        ax.bar(
-            range(len(kl)), np.clip(kl, 2 * floor, None), color=colours, edgecolor="black", lw=0.4
+        canvas.axes(
+            panel,
+            xticks=[],  # dimension names are written under the bars instead
+            title=f"{_beta_label(m.name)}: {m.kl_active_units} of {len(kl)} active",
+            ylabel="KL_j per image (nats, log scale)" if p == 0 else "",
+            xlabel="dimension (sorted by KL)",
+            ytick_labels=p == 0,
         )
-        ax.axhline(ACTIVE_KL, color="black", ls="--", lw=0.8)
-        ax.set_yscale("log")
-        ax.set_ylim(floor, top * 2.5)
-        ax.set_xticks([])  # dimension names as plain text: tick objects are slow to build
-        for i, j in enumerate(order):
-            ax.text(
-                i,
-                -0.02,
-                f"z{j}",
-                ha="center",
-                va="top",
-                fontsize=7,
-                transform=ax.get_xaxis_transform(),
-            )
-        ax.set_title(f"{_beta_label(m.name)}: {m.kl_active_units} of {len(kl)} active", fontsize=10)
-        ax.set_xlabel("dimension (sorted by KL)", fontsize=8, labelpad=12)
-    axes[0].set_ylabel("KL_j per image (nats, log scale)")
-    axes[-1].text(  # on the largest β, whose inactive stubs leave room at the right
-        0.98,
-        ACTIVE_KL * 1.3,
-        "0.01 nats",
-        ha="right",
-        fontsize=7.5,
-        color="dimgrey",
-        transform=axes[-1].get_yaxis_transform(),
-    )
-    return fig
+        base = panel.box[3]
+        for i, (j, k) in enumerate(zip(order, kl, strict=True)):
+            colour = rgb(COLOURS[m.name]) if k > ACTIVE_KL else (211, 211, 211)
+            x0, x1 = panel.col(i - 0.4), panel.col(i + 0.4)
+            top = panel.row(max(k, 2 * KL_FLOOR))
+            canvas.rect((x0, top, x1, base), fill=colour, outline=BLACK)
+            canvas.text(((x0 + x1) / 2, base + 6), f"z{j}", 10, anchor="mt")
+        y = float(panel.row(ACTIVE_KL))
+        canvas.line([(panel.box[0], y), (panel.box[2], y)], color=BLACK, width=1, dash=5)
+    last = panels[-1].box  # on the largest β, whose inactive stubs leave room at the right
+    canvas.text((last[2] - 6, panels[-1].row(ACTIVE_KL) - 4), "0.01 nats", 10, TEXT_GREY, "rb")
+    return canvas.array()
+
+
+@lru_cache(maxsize=4)
+def _rate_distortion_image(names: tuple[str, ...]) -> np.ndarray:
+    """``rate_distortion_image`` of the shipped numbers, once per process (they never change)."""
+    return frozen(rate_distortion_image([load_metrics(n) for n in names]))
+
+
+@lru_cache(maxsize=4)
+def _kl_bars_image(names: tuple[str, ...]) -> np.ndarray:
+    """``kl_bars_image`` of the shipped numbers, once per process (they never change)."""
+    return frozen(kl_bars_image([load_metrics(n) for n in names]))
 
 
 def kl_per_dimension() -> dict:
@@ -441,7 +505,7 @@ def kl_per_dimension() -> dict:
         + _missing_note(missing)
     )
     return {
-        "figure": _kl_bars_figure(ms),
+        "figure": _kl_bars_image(tuple(m.name for m in ms)),
         "summary": summary,
         "numbers": {
             m.name: {

@@ -17,18 +17,25 @@ per epoch with "epoch" and "test_kl_per_dim"), which ``kit.train`` wrote on the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kit.demos.common import as_choice, new_figure
+from kit.demos.common import as_choice
+from kit.demos.render import (
+    AXIS_GREY,
+    BLACK,
+    TAB,
+    TAB10_RGB,
+    TEXT_GREY,
+    WHITE,
+    Canvas,
+    Panel,
+    frozen,
+)
 from kit.evaluate import ACTIVE_UNIT_THRESHOLD as COLLAPSE_THRESHOLD  # nats, per dimension
 from kit.models import BETA_MODELS, CheckpointError, TrainingRecord, read_training_record
-
-if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
-    from matplotlib.figure import Figure
-
 
 KLRecord = TrainingRecord  # the shared record of kit.models, under this demo's old name
 
@@ -39,52 +46,131 @@ def load_kl_record(name: str) -> TrainingRecord:
     return read_training_record(name)
 
 
-def _figure(records: list[KLRecord], picked: KLRecord) -> Figure:
-    fig = new_figure(figsize=(10.5, 3.8), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[1, 1.3])
-    vmin = np.log10(1e-3)
+FIG_SIZE = (1080, 400)  # pixels of the collapse picture
+KL_LOG_FLOOR = -3.0  # the heatmap's colours start at log10 KL_j = -3 (0.001 nats)
+LINE_FLOOR = 1e-4  # the per-epoch curves are clipped here on their log axis
+#: matplotlib's "magma" at 9 evenly spaced stops, interpolated linearly in between
+MAGMA = np.array(
+    [
+        [0, 0, 4],
+        [29, 17, 71],
+        [81, 18, 124],
+        [131, 38, 129],
+        [183, 55, 121],
+        [231, 82, 99],
+        [252, 137, 97],
+        [254, 196, 136],
+        [252, 253, 191],
+    ],
+    dtype=float,
+)
+
+
+def magma(t: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] -> (..., 3) uint8 colours of the magma colour map."""
+    pos = np.clip(np.asarray(t, dtype=float), 0, 1) * (len(MAGMA) - 1)
+    i = np.minimum(pos.astype(int), len(MAGMA) - 2)
+    frac = (pos - i)[..., None]
+    return np.round(MAGMA[i] * (1 - frac) + MAGMA[i + 1] * frac).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class CollapseLayout:
+    """Where ``collapse_figure`` draws (pixels), for tests that read the picture back."""
+
+    heat: tuple[int, int, int, int]
+    """(left, top, right, bottom) of the heatmap: one row per model, one column per dim."""
+    colour_range: tuple[float, float]
+    """log10 KL_j at the bottom and top of the colour map."""
+    curves: Panel
+    """The per-epoch panel: x = epoch, y = KL_j (log)."""
+
+
+def collapse_layout(records: list[KLRecord], picked: KLRecord) -> CollapseLayout:
+    """Where ``collapse_figure`` puts the heatmap, its colour range and the epoch curves."""
     vmax = max(np.log10(max(r.kl_per_dim.max(), r.kl_history.max(), 1e-3)) for r in records)
+    top = float(max(picked.kl_history.max(), COLLAPSE_THRESHOLD)) * 2.5
+    epochs = (float(picked.epochs[0]), float(picked.epochs[-1]))
+    pad = 0.03 * (epochs[1] - epochs[0] or 1.0)
+    curves = Panel(
+        (610, 34, 990, 340), (epochs[0] - pad, epochs[1] + pad), (LINE_FLOOR * 0.7, top), ylog=True
+    )
+    return CollapseLayout((84, 34, 434, 340), (KL_LOG_FLOOR, float(vmax)), curves)
+
+
+def collapse_figure(records: list[KLRecord], picked: KLRecord) -> np.ndarray:
+    """Left: final KL_j of every model as a heatmap with its values; right: ``picked``'s KL_j
+    after every epoch, one line per dimension. (H, W, 3) uint8."""
+    lay = collapse_layout(records, picked)
+    canvas = Canvas(*FIG_SIZE)
+    lo, hi = lay.colour_range
 
     # across beta: rows = models, columns = latent dimensions, colour = log10 KL_j
+    left, top, right, bottom = lay.heat
     grid = np.log10(np.clip(np.stack([r.kl_per_dim for r in records]), 1e-3, None))  # (B, d)
-    im = left.imshow(grid, aspect="auto", cmap="magma", vmin=vmin, vmax=vmax)
+    rows, cols = grid.shape
+    cell_w, cell_h = (right - left) / cols, (bottom - top) / rows
+    colours = magma((grid - lo) / (hi - lo))  # (B, d, 3)
     for i, r in enumerate(records):
+        y0 = top + i * cell_h
+        canvas.text((left - 8, y0 + cell_h / 2), f"β = {r.beta:g}", 12, anchor="rm")
         for j, v in enumerate(r.kl_per_dim):
-            left.text(
-                j,
-                i,
-                f"{v:.2f}" if v >= COLLAPSE_THRESHOLD else "off",
-                ha="center",
-                va="center",
-                fontsize=6.5,
-                color="white" if np.log10(max(v, 1e-3)) < vmax - 0.8 else "black",
+            x0 = left + j * cell_w
+            canvas.rect(
+                (x0, y0, x0 + cell_w, y0 + cell_h), fill=tuple(int(c) for c in colours[i, j])
             )
-    left.set_yticks(range(len(records)), [f"β = {r.beta:g}" for r in records])
-    left.set_xticks(range(grid.shape[1]))
-    left.set_xlabel("latent dimension j")
-    left.set_title("KL per dimension at the end of training (nats)", fontsize=10)
+            dark = grid[i, j] < hi - 0.8
+            label = f"{v:.2f}" if v >= COLLAPSE_THRESHOLD else "off"
+            canvas.text((x0 + cell_w / 2, y0 + cell_h / 2), label, 10, WHITE if dark else BLACK)
+    for j in range(cols):
+        canvas.text((left + (j + 0.5) * cell_w, bottom + 6), str(j), 12, anchor="mt")
+    canvas.rect(lay.heat, outline=AXIS_GREY)
+    canvas.text(((left + right) / 2, bottom + 26), "latent dimension j", 13, anchor="mt")
+    canvas.text(
+        ((left + right) / 2, top - 10),
+        "KL per dimension at the end of training (nats)",
+        13,
+        anchor="mb",
+    )
+    # colour bar: log10 KL_j from lo (bottom) to hi (top)
+    bar = (right + 22, top, right + 40, bottom)
+    ramp = magma(np.linspace(1, 0, bar[3] - bar[1]))[:, None, :].repeat(bar[2] - bar[0], axis=1)
+    canvas.paste(ramp, (bar[0], bar[1]))
+    canvas.rect(bar, outline=AXIS_GREY)
+    for v in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
+        y = bar[3] - (v - lo) / (hi - lo) * (bar[3] - bar[1])
+        canvas.line([(bar[2], y), (bar[2] + 4, y)], color=AXIS_GREY, width=1)
+        canvas.text((bar[2] + 7, y), f"{v}", 11, anchor="lm")
+    canvas.vertical_text((bar[2] + 44, (top + bottom) / 2), "log10 KL_j", 12)
 
     # across epochs for the picked model: one line per dimension
-    for j in range(picked.kl_history.shape[1]):
-        right.plot(
-            picked.epochs, np.clip(picked.kl_history[:, j], 1e-4, None), lw=1.3, label=f"z{j}"
-        )
-    right.axhline(COLLAPSE_THRESHOLD, color="grey", ls="--", lw=1)
-    right.text(
-        picked.epochs[-1],
-        COLLAPSE_THRESHOLD * 1.3,
-        "collapse threshold 0.01 nats",
-        fontsize=7,
-        color="grey",
-        ha="right",
+    panel = lay.curves
+    canvas.axes(
+        panel,
+        xlabel="epoch",
+        ylabel="KL_j on the test set (nats, floor 1e-4)",
+        title=f"{picked.name} (β = {picked.beta:g}) during training",
     )
-    right.set_yscale("log")
-    right.set_xlabel("epoch")
-    right.set_ylabel("KL_j on the test set (nats, floor 1e-4)")
-    right.set_title(f"{picked.name} (β = {picked.beta:g}) during training", fontsize=10)
-    right.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), title="dim")
-    fig.colorbar(im, ax=left, label="log10 KL_j", shrink=0.9)
-    return fig
+    y = float(panel.row(COLLAPSE_THRESHOLD))
+    canvas.line([(panel.box[0], y), (panel.box[2], y)], color=TAB["grey"], width=1, dash=5)
+    canvas.text((panel.box[2] - 6, y - 4), "collapse threshold 0.01 nats", 10, TEXT_GREY, "rb")
+    xs = panel.col(picked.epochs)
+    for j in range(picked.kl_history.shape[1]):
+        ys = panel.row(np.clip(picked.kl_history[:, j], LINE_FLOOR, None))
+        canvas.line(list(zip(xs, ys, strict=True)), color=TAB10_RGB[j % 10], width=2)
+    canvas.legend(
+        [(f"z{j}", TAB10_RGB[j % 10], "line") for j in range(picked.kl_history.shape[1])],
+        (panel.box[2] + 12, panel.box[1] + 20), size=11, anchor="left", title="dim",
+    )  # fmt: skip
+    return canvas.array()
+
+
+@lru_cache(maxsize=len(BETA_MODELS))
+def collapse_image(names: tuple[str, ...], picked: str) -> np.ndarray:
+    """``collapse_figure`` of the shipped KL records, once per process per model (they never
+    change): read-only, shared by every visitor."""
+    records = [load_kl_record(n) for n in names]
+    return frozen(collapse_figure(records, load_kl_record(picked)))
 
 
 def posterior_collapse(model: str = "beta-vae-10") -> dict:
@@ -124,7 +210,7 @@ def posterior_collapse(model: str = "beta-vae-10") -> dict:
         "is the prior for every digit, so it tells the decoder nothing. " + timing + note
     )
     return {
-        "figure": _figure(records, picked),
+        "figure": collapse_image(tuple(r.name for r in records), picked.name),
         "summary": summary,
         "numbers": {
             r.name: {

@@ -53,6 +53,7 @@ from kit.demos.common import (
     new_figure,
     to_display,
 )
+from kit.demos.render import figure_to_array, frozen
 
 if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
     from matplotlib.figure import Figure
@@ -188,12 +189,7 @@ def _prior_circles(ax, radii=(1.0, 2.0, 3.0), color="black") -> None:
 
 
 def scatter_figure() -> Figure:
-    """AE-2 and VAE-2 codes of the test set side by side, coloured by digit.
-
-    Built per call from the cached codes (a few tens of ms): a matplotlib Figure is mutable and
-    Gradio renders it in a worker thread, so one shared Figure could be drawn by two requests at
-    once.
-    """
+    """AE-2 and VAE-2 codes of the test set side by side, coloured by digit."""
     from matplotlib.lines import Line2D
 
     order, labels = _draw_order(), digit_labels()
@@ -217,6 +213,16 @@ def scatter_figure() -> Figure:
     handles.append(Line2D([], [], ls="--", color="black", alpha=0.6, label="|z| = 1, 2, 3"))
     fig.legend(handles=handles, loc="outside right center", title="digit", frameon=False)
     return fig
+
+
+@lru_cache(maxsize=1)
+def scatter_image() -> np.ndarray:
+    """``scatter_figure`` drawn once per process: (480, 1050, 3) uint8, read-only.
+
+    A picture, not a Figure: an array is immutable once frozen, so every visitor shares it,
+    where a shared matplotlib Figure could be drawn by two requests at once.
+    """
+    return frozen(figure_to_array(scatter_figure()))
 
 
 def stats_markdown() -> str:
@@ -256,7 +262,7 @@ def show_scatter() -> dict:
         }
         for name, s in ((n, encoded_test_set_stats(n)) for n in LATENT_MODELS)
     }
-    return {"figure": scatter_figure(), "summary": stats_markdown(), "numbers": numbers}
+    return {"figure": scatter_image(), "summary": stats_markdown(), "numbers": numbers}
 
 
 # ---- 2. decoded lattice over the VAE plane ---------------------------------------------------
@@ -327,8 +333,6 @@ def map_image() -> np.ndarray:
 
     The axes fill the whole picture, so pixels map to z linearly (``pixel_to_z``).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     dpi = 100
     fig = new_figure(figsize=(MAP_PX / dpi, MAP_PX / dpi), dpi=dpi)
     ax = fig.add_axes((0, 0, 1, 1))
@@ -355,11 +359,7 @@ def map_image() -> np.ndarray:
             cx, cy, str(d), ha="center", va="center", fontsize=11, weight="bold", color="white",
             bbox={"boxstyle": "circle,pad=0.12", "fc": TAB10[d], "ec": "white", "alpha": 0.85},
         )  # fmt: skip
-    canvas = FigureCanvasAgg(fig)
-    canvas.draw()
-    image = np.asarray(canvas.buffer_rgba())[..., :3].copy()  # (480, 480, 3)
-    image.setflags(write=False)
-    return image
+    return frozen(figure_to_array(fig))  # (480, 480, 3)
 
 
 MARK_RGB = (230, 20, 20)

@@ -68,6 +68,7 @@ class ReconstructionResult:
     """With input noise: MSE per pixel between the noisy input and the clean digit."""
 
     def by_name(self, name: str) -> ModelReconstruction:
+        """The row of the model called ``name``."""
         return next(r for r in self.rows if r.name == name)
 
 

@@ -28,17 +28,14 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.distributions import Normal
 
-from kit.demos.common import as_choice, as_float, as_int, new_figure
-
-if TYPE_CHECKING:  # matplotlib loads lazily (kit.demos.common.new_figure)
-    from matplotlib.figure import Figure
+from kit.demos.common import as_choice, as_float, as_int
+from kit.demos.render import BLACK, TAB, Canvas, Panel
 
 MU_RANGE = (-3.0, 3.0)
 SIGMA_RANGE = (0.1, 3.0)
@@ -113,27 +110,71 @@ def estimate_gradients(
     )
 
 
-def _histogram_figure(est: GradientEstimates, f_name: str, n: int) -> Figure:
-    fig = new_figure(figsize=(7.5, 3.6), layout="constrained")
-    ax = fig.add_subplot()
+HIST_SIZE = (820, 380)  # pixels of the histogram picture
+HIST_BINS = 60
+
+
+def _bins(est: GradientEstimates) -> np.ndarray:
+    """60 equal bins over the 0.5-99.5 percentiles of all 2M estimates, holding the truth."""
     both = np.concatenate([est.pathwise, est.score])
     lo, hi = np.percentile(both, [0.5, 99.5])  # clip the score estimator's long tails
     lo, hi = min(lo, est.true), max(hi, est.true)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
-    bins = np.linspace(lo, hi, 61)
-    for values, label, color in (
-        (est.score, "score function (REINFORCE)", "tab:orange"),
-        (est.pathwise, "pathwise (reparameterized)", "tab:blue"),
-    ):
-        counts, _ = np.histogram(np.clip(values, lo, hi), bins=bins)
-        ax.stairs(counts, bins, fill=True, alpha=0.6, color=color, label=label)  # one artist
-    ax.axvline(est.true, color="black", lw=2, label=f"true gradient = {est.true:.3f}")
-    ax.set_xlabel(f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each")
-    ax.set_ylabel(f"count (of {len(est.pathwise)} repeats)")
-    ax.set_title("estimates beyond the 0.5–99.5 percentiles are piled at the edges", fontsize=8)
-    ax.legend(loc="upper right", fontsize=8)
-    return fig
+    return np.linspace(lo, hi, HIST_BINS + 1)
+
+
+def bin_counts(est: GradientEstimates) -> np.ndarray:
+    """(2, 60) counts of the score-function and pathwise estimates; outliers in the edge bins."""
+    bins = _bins(est)
+    lo, hi = bins[0], bins[-1]
+    return np.stack(
+        [np.histogram(np.clip(v, lo, hi), bins=bins)[0] for v in (est.score, est.pathwise)]
+    )
+
+
+def histogram_panel(est: GradientEstimates) -> Panel:
+    """Where ``histogram_image`` draws: x over the bins, y from 0 to 1.08 x the largest count."""
+    bins = _bins(est)
+    top = float(bin_counts(est).max())
+    box = (78, 34, HIST_SIZE[0] - 16, HIST_SIZE[1] - 62)
+    return Panel(box, (float(bins[0]), float(bins[-1])), (0.0, top * 1.08 or 1.0))
+
+
+def histogram_image(est: GradientEstimates, f_name: str, n: int) -> np.ndarray:
+    """Both estimators' histograms and the true gradient as (380, 820, 3) uint8.
+
+    Bins: 60 equal ones over the 0.5-99.5 percentiles of all 2M estimates (widened to hold
+    the true value); estimates outside are piled into the edge bins.
+    """
+    bins, counts, panel = _bins(est), bin_counts(est), histogram_panel(est)
+    series = (
+        ("score function (REINFORCE)", TAB["orange"]),
+        ("pathwise (reparameterized)", TAB["blue"]),
+    )
+    canvas = Canvas(*HIST_SIZE)
+    canvas.axes(
+        panel,
+        xlabel=f"estimate of d/dμ E[f(z)], f(z) = {f_name}, {n} samples each",
+        ylabel=f"count (of {len(est.pathwise)} repeats)",
+        title="estimates beyond the 0.5–99.5 percentiles are piled at the edges",
+    )
+    cols, base = panel.col(bins), panel.row(0.0)
+    for c, (_, colour) in zip(counts, series, strict=True):
+        rows = panel.row(c)  # (60,) top of each bar
+        for k in np.flatnonzero(c):  # filled bars at 60% opacity, as overlapping stairs
+            canvas.rect((cols[k], rows[k], cols[k + 1], base), fill=(*colour, 153))
+    true_col = float(panel.col(est.true))
+    canvas.line([(true_col, panel.box[1]), (true_col, base)], color=BLACK, width=3)
+    canvas.legend(
+        [
+            (series[0][0], (*TAB["orange"], 153), "patch"),
+            (series[1][0], (*TAB["blue"], 153), "patch"),
+            (f"true gradient = {est.true:.3f}", BLACK, "line"),
+        ],
+        (panel.box[2] - 8, panel.box[1] + 8),
+    )
+    return canvas.array()
 
 
 def reparam_gradients(
@@ -190,7 +231,7 @@ def reparam_gradients(
         f"| {se_score:.3g} |\n\n" + verdict
     )
     return {
-        "figure": _histogram_figure(est, f_name, n),
+        "figure": histogram_image(est, f_name, n),
         "summary": summary,
         "numbers": stats,
     }

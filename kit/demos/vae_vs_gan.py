@@ -64,6 +64,7 @@ class Sharpness:
 
 
 def sharpness(images: Tensor) -> Sharpness:
+    """The batch means of ``images``' per-image |Laplacian| and gradient magnitude."""
     return Sharpness(
         laplacian=float(laplacian_sharpness(images).mean()),
         gradient=float(gradient_magnitude(images).mean()),

@@ -1,19 +1,19 @@
-"""Which key points of a model answer a learner's typed answer covers (a keyword check).
+r"""Which key points of a model answer a learner's typed answer covers (a keyword check).
 
 Each key point carries keyword groups, e.g. ``(keywords: deterministic, noise/epsilon/eps)``
 gives the groups ``[["deterministic"], ["noise", "epsilon", "eps"]]``. A group is *matched* when
 any of its alternatives occurs in the learner's text as a word prefix, case-insensitively:
 ``noise`` matches "Noise,", "noiseless" and "white-noise", but never a word that merely contains
 it, like "annoise" (a word starts after any character that is not a letter or digit). A point
-with $g$ groups is covered when at least $\\lceil g/2 \\rceil$ of them match.
+with $g$ groups is covered when at least $\lceil g/2 \rceil$ of them match.
 
 Without explicit keywords the groups are the point's content words (>= 4 letters, stop words
 removed), lightly stemmed ("gradients" -> "gradient", "sampling" -> "sampl") so that the learner
 may use another form of the word; the threshold is again half of them, rounded up.
 
 The text is normalised before matching: Unicode NFKC and case folding, Greek letters spelled out
-(μ -> mu, σ -> sigma, ε -> epsilon), LaTeX ``\\var`` variants reduced (``\\varepsilon`` ->
-``\\epsilon``). A LaTeX command is a word of its own (``\\sigma`` matches ``sigma``), as is each
+(μ -> mu, σ -> sigma, ε -> epsilon), LaTeX ``\var`` variants reduced (``\varepsilon`` ->
+``\epsilon``). A LaTeX command is a word of its own (``\sigma`` matches ``sigma``), as is each
 piece of ``snake_case``. A multi-word alternative such as ``posterior collapse`` matches any run
 of spaces, hyphens or underscores between its words.
 
@@ -286,10 +286,10 @@ def _stem(word: str) -> str:
 
 
 def content_words(point: str) -> list[list[str]]:
-    """Fallback groups of a key point without keywords: its stemmed content words, one each.
+    r"""Fallback groups of a key point without keywords: its stemmed content words, one each.
 
     Content words have >= `MIN_CONTENT_LETTERS` letters and are not stop words; inline LaTeX
-    commands count as words (``\\sigma`` -> ``sigma``). Duplicates are dropped.
+    commands count as words (``\sigma`` -> ``sigma``). Duplicates are dropped.
     """
     seen: list[str] = []
     for word in _WORD_RE.findall(normalise(point)):

@@ -28,6 +28,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kit.demos.errors import DemoInputError
 from kit.demos.spec import DemoSpec
+from kit.quiz.budget import BoundedLoader, text_over_budget
 from kit.quiz.coverage import normalise
 from kit.quiz.record import (
     ANSWER_LEVELS,
@@ -89,7 +90,7 @@ Demos = Mapping[str, Any]
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
-    """The parser: js-default preset, front matter, and ``$`` math kept as single tokens."""
+    """The parser: js-default preset (nesting capped, see kit.quiz.budget), front matter, and ``$`` math kept as single tokens."""
     return new_markdown().use(front_matter_plugin)
 
 
@@ -330,7 +331,7 @@ class _FileParser:
 
     def front_matter(self, content: str, end_line: int) -> tuple[dict | None, dict[str, int]]:
         """The YAML mapping and each key's file line, or (None, {}) after reporting why not."""
-        loader = yaml.SafeLoader(content)
+        loader = BoundedLoader(content)  # no anchors or aliases: nothing can expand
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -699,6 +700,9 @@ def parse_text(
     ``folder_topic``: the topic the file's folder requires (None: no folder rule).
     ``demos``: demo id -> spec or argument names (default: ``kit.demos.registry.all_demos()``).
     """
+    over = text_over_budget(text)  # before any parser sees it: every file costs milliseconds
+    if over is not None:
+        return None, [Problem(path, over.line, over.message)]
     parser = _FileParser(text, path, folder_topic, demos)
     question = parser.run()
     return question, sorted(parser.problems, key=_by_place)

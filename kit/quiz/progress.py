@@ -43,14 +43,18 @@ FORMAT = "latent-lab-quiz-progress"
 VERSION = 1
 """The current progress format version."""
 
-MAX_REVIEWS = 5000
+MAX_REVIEWS = 1000
 """Review history kept per learner (oldest entries are dropped beyond this)."""
 
-MAX_CARDS = 5000
-"""Most question cards a progress value may hold (far above the size of the bank)."""
+MAX_CARDS = 1000
+"""Most question cards a progress value may hold (the bank has 46, a page at most 200 more).
 
-MAX_IMPORT_CHARS = 4_000_000
-"""Largest progress file accepted by `import_progress` (a full history is about 0.6 MB)."""
+With both caps and the longest ids and topics, progress is ~0.6 MB of JSON: the browser sends
+it with the events that read it, so it must fit under the app's request cap (1 MB,
+``kit.ui.edge.MAX_JSON_BODY``); a typical one is ~0.1 MB."""
+
+MAX_IMPORT_CHARS = 1_000_000
+"""Largest progress file accepted by `import_progress` (a full one is about 0.6 MB)."""
 
 MAX_ID_CHARS = 100
 MAX_TOPIC_CHARS = 100
@@ -454,13 +458,28 @@ class LoadedProgress:
 
 
 def validate_progress(obj: Any) -> LoadedProgress:
-    """Check a value read from `gr.BrowserState`; never raises.
+    """Check a value read from `gr.BrowserState` (sent by any browser); never raises.
 
     None or an empty value (a first visit) gives fresh progress without a warning; a JSON string
     is parsed; anything invalid gives fresh progress and a warning saying why.
+
+    Bounded before anything is copied: a value with more than `MAX_CARDS` cards is refused on
+    its count (not walked), and only the last `MAX_REVIEWS` reviews are looked at and kept (an
+    older, longer history is trimmed, as `grade` trims it); then the kept part is validated in
+    full (`check_progress`) and copied.
     """
     if obj is None or obj == {} or obj == "":
         return LoadedProgress(new_progress(), None)
+    if isinstance(obj, dict):
+        cards, reviews = obj.get("cards"), obj.get("reviews")
+        if isinstance(cards, dict) and len(cards) > MAX_CARDS:
+            return LoadedProgress(
+                new_progress(),
+                "Your saved quiz progress could not be read, so it starts fresh (it has "
+                f"{len(cards):,} cards, more than the limit of {MAX_CARDS}).",
+            )
+        if isinstance(reviews, list) and len(reviews) > MAX_REVIEWS:
+            obj = {**obj, "reviews": reviews[-MAX_REVIEWS:]}  # only the kept tail is checked
     try:
         progress = import_progress(obj) if isinstance(obj, str) else check_progress(obj)
     except ProgressError as error:

@@ -90,13 +90,13 @@ TEXT_SECTIONS = ("Question", "Answer")
 UNSUITABLE_DEMOS = {"reconstruction.drawing": "it needs a drawing from the learner"}
 """Registered demos a question may not link to, with the reason."""
 
-MAX_FILE_BYTES = 64 * 1024
-"""Size cap of one question file."""
+MAX_FILE_BYTES = 16 * 1024
+"""Size cap of one question file (the largest bundled one is 5.6 KB)."""
 
-MAX_UPLOAD_FILES = 200
+MAX_UPLOAD_FILES = 64
 """Most question files a learner may upload at once."""
 
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 1024 * 1024
 """Most bytes (all files together) a learner may upload at once."""
 
 

@@ -20,6 +20,8 @@ from markdown_it.common.utils import escapeHtml
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
+from kit.quiz.budget import MAX_NESTING
+
 DELIMITERS = {
     # style: (inline left, inline right, display left, display right)
     "dollars": ("$", "$", "$$", "$$"),
@@ -34,7 +36,7 @@ def new_markdown() -> MarkdownIt:
     The one configuration the question parser (``kit.quiz.parse``, which adds front matter) and
     the renderers below share, so what the validator accepts is what the page shows.
     """
-    return MarkdownIt("js-default").use(
+    return MarkdownIt("js-default", {"maxNesting": MAX_NESTING}).use(
         dollarmath_plugin, allow_labels=False, allow_digits=False, double_inline=True
     )
 
@@ -69,10 +71,10 @@ def _renderer(math: str) -> MarkdownIt:
 
 
 def render_markdown(text: str, *, math: str = "dollars") -> str:
-    """Question markdown -> HTML with raw HTML escaped, unsafe links unlinked, math kept.
+    r"""Question markdown -> HTML with raw HTML escaped, unsafe links unlinked, math kept.
 
     ``math``: "dollars" (``$...$`` / ``$$...$$``, for KaTeX in the app) or "anki"
-    (``\\(...\\)`` / ``\\[...\\]``, for Anki's MathJax).
+    (``\(...\)`` / ``\[...\]``, for Anki's MathJax).
     """
     if math not in DELIMITERS:
         raise ValueError(f"math must be one of {sorted(DELIMITERS)}, got {math!r}")

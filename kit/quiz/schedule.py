@@ -1,11 +1,11 @@
-"""Spaced-repetition scheduling of quiz questions with FSRS.
+r"""Spaced-repetition scheduling of quiz questions with FSRS.
 
 FSRS (Free Spaced Repetition Scheduler, Ye et al.; the `fsrs` package is its reference Python
 implementation) models each card's memory with a stability $S$ (days until recall probability
-drops to the desired retention) and a difficulty $D \\in [1, 10]$. The predicted recall
+drops to the desired retention) and a difficulty $D \in [1, 10]$. The predicted recall
 probability $t$ days after the last review is the power-law forgetting curve
 
-$$R(t) = \\left(1 + F \\cdot \\frac{t}{S}\\right)^{-w_{20}}, \\qquad F = 0.9^{-1/w_{20}} - 1,$$
+$$R(t) = \left(1 + F \cdot \frac{t}{S}\right)^{-w_{20}}, \qquad F = 0.9^{-1/w_{20}} - 1,$$
 
 and after each review the next interval is chosen so that $R$ falls to the desired retention
 (0.9 here) when the card comes due. New cards first go through short learning steps (1 min,

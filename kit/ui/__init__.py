@@ -8,6 +8,7 @@ from kit.demos.errors import DemoInputError
 from kit.demos.registry import all_demos
 from kit.ui import (
     beta_tab,
+    drills_tab,
     generate_tab,
     latent_tab,
     navigate,
@@ -39,7 +40,11 @@ TABS = (
     ("beta", "β comparison", beta_tab.build),
     ("under_the_hood", "Under the hood", under_the_hood_tab.build),
     ("train_live", "Train live", train_live_tab.build),
+    ("drills", "Code drills", drills_tab.build),
 )
+
+#: events that are public endpoints without being registry demos, each a deliberate API
+EXTRA_PUBLIC_API = ("grade_drill",)  # the Code drills grader (kit/ui/drills_tab.py)
 
 
 def build_app() -> gr.Blocks:
@@ -156,7 +161,7 @@ def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz,
 def _only_registered_demos_in_the_api(demo: gr.Blocks) -> None:
     """Keep the public API to the registered demos' api_names; every other event (slider
     drags, stop buttons, helper updates) stays callable by the page but is not an endpoint."""
-    public = {spec.api_name for spec in all_demos().values()}
+    public = {spec.api_name for spec in all_demos().values()} | set(EXTRA_PUBLIC_API)
     for fn in demo.fns.values():
         if fn.api_name not in public:
             fn.api_visibility = "private"

@@ -63,19 +63,19 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
             traverse_btn = gr.Button("Traverse", variant="primary")
         trav_inputs = {"index": index, "model": which, "steps": steps}
         copy_link_button(trav_spec, trav_inputs)
-        traversal_plot = gr.Plot(show_label=False)
+        traversal_plot = output_image("Latent traversals", show_label=False)
         traversal_summary = gr.Markdown()
         traversal_numbers = api_numbers()
 
     with gr.Column(elem_id=anchor_id("beta.rate_distortion")):
         gr.Markdown(METRICS_INTRO, latex_delimiters=LATEX)
         with gr.Row():
-            rd_plot = gr.Plot(show_label=False, scale=1)
+            rd_plot = output_image("Rate-distortion", image_mode="RGB", show_label=False, scale=1)
             with gr.Column(scale=1):
                 rd_table = gr.Markdown()
         rd_numbers = api_numbers()
     with gr.Column(elem_id=anchor_id("beta.kl_per_dim")):
-        kl_plot = gr.Plot(show_label=False)
+        kl_plot = output_image("KL per dimension", image_mode="RGB", show_label=False)
         kl_summary = gr.Markdown()
         kl_numbers = api_numbers()
 
@@ -108,10 +108,10 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         recon_spec, {"index": index}, recon_outputs, anchor_id(recon_spec.id), button=show_btn
     )
     random_outputs = {**recon_outputs, "index": index}
-    random_fn, random_outs = demo_handler(random_spec, random_outputs)
+    random_fn, random_outs = demo_handler(random_spec, random_outputs, {"seed": None})
     random_btn.click(
         random_fn,
-        [digit_class, gr.State(None)],
+        [digit_class],  # the seed stays empty: a fresh random pick every click
         random_outs,
         api_name=random_spec.api_name,
         **QUIET,

@@ -111,19 +111,21 @@ def named_outputs(fn, components: dict):
     return handler, list(components.values())
 
 
-def demo_handler(spec: DemoSpec, components: dict):
+def demo_handler(spec: DemoSpec, components: dict, fixed: dict | None = None):
     """The Gradio handler of a demo's event, built from its spec.
 
     Its signature is the spec's parameters (so the API names them: ``digit``, ``temperature``)
     and its docstring is the spec's API description (Gradio shows it). Every value is checked
     by ``spec.coerce`` first, so a refused value gets a message naming the parameter and its
-    range, then the demo runs and its named results go to ``components``. Returns
-    ``(handler, outputs)`` like ``named_outputs``.
+    range, then the demo runs and its named results go to ``components``. ``fixed`` holds
+    parameters the event does not take (e.g. ``{"seed": None}``: a fresh random pick each
+    press). Returns ``(handler, outputs)`` like ``named_outputs``.
     """
-    names = [p.name for p in spec.params]
+    fixed = dict(fixed or {})
+    names = [p.name for p in spec.params if p.name not in fixed]
 
     def run(*args) -> dict:
-        return spec.fn(**spec.coerce(dict(zip(names, args, strict=True))))
+        return spec.fn(**spec.coerce({**dict(zip(names, args, strict=True)), **fixed}))
 
     run.__name__ = spec.api_name
     handler, outputs = named_outputs(run, components)

@@ -58,7 +58,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
 
     with gr.Column(elem_id=anchor_id("latent.scatter")):
         gr.Markdown(SCATTER_INTRO, latex_delimiters=LATEX)
-        scatter_plot = gr.Plot(show_label=False)
+        scatter_plot = output_image(
+            "AE-2 and VAE-2 codes of the test digits", image_mode="RGB", show_label=False
+        )
         scatter_summary = gr.Markdown(latex_delimiters=LATEX)
         scatter_numbers = api_numbers()
 

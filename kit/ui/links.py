@@ -91,6 +91,7 @@ def wire_demo(
     main: Callable | None,
     also: Sequence[Callable] = (),
     api_event: Callable | None = None,
+    fixed: dict | None = None,
     **link_fields,
 ) -> DemoLink:
     """Wire a demo's events and return its link.
@@ -102,15 +103,15 @@ def wire_demo(
     visitor supplies (images, files) are given in ``inputs`` too; only presettable ones are
     kept in the link.
     """
-    handler, outs = demo_handler(spec, outputs)
-    ins = [inputs[p.name] for p in spec.params]
+    handler, outs = demo_handler(spec, outputs, fixed)
+    ins = [inputs[p.name] for p in spec.params if p.name not in (fixed or {})]
     if main is not None:
         main(handler, ins, outs, api_name=spec.api_name, **QUIET)
     elif api_event is not None:
         api_event(handler, ins, outs, api_name=spec.api_name, trigger_mode="always_last", **QUIET)
     for trigger in also:
         trigger(handler, ins, outs, api_visibility="private", trigger_mode="always_last", **QUIET)
-    kept = {p.name: inputs[p.name] for p in spec.params if p.presettable}
+    kept = {p.name: inputs[p.name] for p in spec.params if p.presettable and p.name in inputs}
     return DemoLink(spec, kept, dict(outputs), anchor_id(spec.id), **link_fields)
 
 

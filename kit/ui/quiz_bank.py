@@ -9,7 +9,9 @@ from __future__ import annotations
 import gradio as gr
 
 from kit.quiz.anki import to_anki_csv
+from kit.quiz.budget import session_room
 from kit.quiz.parse import load_upload
+from kit.quiz.record import MAX_FILE_BYTES
 from kit.ui.errors import user_errors
 from kit.ui.quiz_interview import question_choices
 from kit.ui.quiz_study import Study, filter_choices
@@ -28,11 +30,16 @@ def upload_questions(paths, user_questions=None) -> dict:
     bank = load_upload(md, [q.id for q in bundled_bank().questions])
     problems = [str(p) for p in bank.problems]
     kept = {q.id: q for q in user_questions or []}
-    kept.update({q.id: q for q in bank.questions})
+    arriving = [q for q in bank.questions if q.id not in kept]  # a re-upload replaces in place
+    kept.update({q.id: q for q in bank.questions if q.id in kept})
+    room = session_room(len(kept), len(arriving))
+    kept.update({q.id: q for q in arriving[: room.kept]})
     mine = list(kept.values())
-    report = [
-        f"Loaded **{len(bank.questions)}** question(s); you now have {len(mine)} of your own."
-    ]
+    loaded = len(bank.questions) - room.dropped
+    report = [f"Loaded **{loaded}** question(s); you now have {len(mine)} of your own."]
+    if room.message:
+        report.append(f"**{room.message[:1].upper()}{room.message[1:]}.**")
+        gr.Warning(f"{room.message[:1].upper()}{room.message[1:]}.")
     if skipped:
         report.append(f"Skipped {skipped} file(s) that are not `.md`.")
     if problems:
@@ -43,6 +50,7 @@ def upload_questions(paths, user_questions=None) -> dict:
 
 
 def bank_table(user_questions=None) -> str:
+    """The bank (bundled and the visitor's own) as a markdown table."""
     rows = ["| id | title | topic | difficulty | demo |", "|---|---|---|---|---|"]
     for q in all_questions(user_questions):
         title = q.title.replace("|", "\\|")
@@ -51,6 +59,7 @@ def bank_table(user_questions=None) -> str:
 
 
 def anki_file(user_questions=None) -> str:
+    """The bank as an Anki CSV file for download (its path)."""
     return export_file("latent-lab-anki.csv", to_anki_csv(all_questions(user_questions)))
 
 
@@ -62,7 +71,7 @@ def build(user_questions: gr.State, study: Study, interview: dict) -> None:
     with gr.Row():
         with gr.Column():
             upload = gr.File(
-                label="Add your own question files (.md, up to 64 KB each)",
+                label=f"Add your own question files (.md, up to {MAX_FILE_BYTES // 1024} KB each)",
                 file_count="multiple",
                 file_types=[".md"],
                 type="filepath",

@@ -20,6 +20,7 @@ from kit.ui.widgets import LATEX
 
 
 def question_choices(user_questions=None) -> list[tuple[str, str]]:
+    """(label, id) of every question, for the interviewer's picker."""
     return [(f"{q.title} ({q.topic}, {q.difficulty})", q.id) for q in all_questions(user_questions)]
 
 
@@ -82,18 +83,21 @@ def _with_current(session, ticked, notes, user_questions):
 
 
 def interview_hint(session, ticked, notes, user_questions=None) -> dict:
+    """Release the next hint of the question on screen (ticks and notes kept)."""
     session, q = _with_current(session, ticked, notes, user_questions)
     session = iv.reveal_hint(session, q)
     return {"session": session, **interview_view(session, user_questions)}
 
 
 def interview_next(session, ticked, notes, user_questions=None) -> dict:
+    """Move to the next question (ticks and notes of this one kept)."""
     session, _ = _with_current(session, ticked, notes, user_questions)
     session = iv.next_question(session, now_utc())
     return {"session": session, **interview_view(session, user_questions)}
 
 
 def interview_finish(session, ticked, notes, user_questions=None) -> dict:
+    """End the session and show its summary."""
     session, _ = _with_current(session, ticked, notes, user_questions)
     session = iv.finish_session(session, now_utc())
     return {"session": session, **interview_view(session, user_questions)}
@@ -116,6 +120,7 @@ def interview_clock(session) -> str:
 
 
 def interview_summary_file(session, user_questions=None) -> str:
+    """The session's summary as a markdown file for download (its path)."""
     if session is None:
         raise gr.Error("Start an interview first.", title="No interview running")
     by_id = {q.id: q for q in all_questions(user_questions)}

@@ -52,10 +52,12 @@ def load_progress(stored) -> dict:
 
 
 def stats_markdown(progress: dict, user_questions=None) -> str:
+    """The study statistics (due, new, reviewed, streak, accuracy) as markdown."""
     return stats(progress, all_questions(user_questions), now_utc()).markdown()
 
 
 def filter_choices(user_questions=None) -> dict:
+    """The filter menus (topics, difficulties, tags) for these questions."""
     return choices(all_questions(user_questions))
 
 
@@ -100,6 +102,7 @@ def reveal_answer(current, typed, user_questions=None) -> dict:
 
 
 def show_hint(current, shown, user_questions=None) -> dict:
+    """One more hint of the card on screen, and how many are shown now."""
     q = find_question(current, user_questions)
     shown = min(int(shown or 0) + 1, len(q.hints))
     return {"hints": hints_html(q, shown), "shown": shown}
@@ -131,6 +134,7 @@ def undo_grade(last, user_questions=None) -> dict:
 
 
 def export_progress_file(progress) -> str:
+    """The progress as a JSON file for download (its path)."""
     return export_file("latent-lab-progress.json", export_progress(load_progress(progress)))
 
 

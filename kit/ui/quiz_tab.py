@@ -49,6 +49,7 @@ CSS = "#interview-stage { font-size: 1.25rem; line-height: 1.5; }\n#quiz-card { 
 
 
 def now_utc() -> datetime:
+    """The current time, timezone-aware (UTC)."""
     return datetime.now(timezone.utc)
 
 
@@ -59,10 +60,12 @@ def bundled_bank():
 
 
 def all_questions(user_questions: list[Question] | None) -> list[Question]:
+    """The bundled questions followed by the visitor's own."""
     return [*bundled_bank().questions, *(user_questions or [])]
 
 
 def find_question(question_id: str | None, user_questions) -> Question:
+    """The question with this id, or a ``gr.Error`` when there is none on screen."""
     for q in all_questions(user_questions):
         if q.id == question_id:
             return q

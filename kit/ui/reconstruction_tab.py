@@ -84,9 +84,10 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     )
     random_digit = wire_demo(
         random_spec,
-        {"digit_class": digit_class, "seed": gr.State(None), "noise": noise},
+        {"digit_class": digit_class, "noise": noise},
         {**outputs, "index": index},
-        main=random_btn.click,  # the seed stays empty: a fresh random pick every click
+        main=random_btn.click,
+        fixed={"seed": None},  # a fresh random pick every click
         subtab=(sources, "test_digit"),
         button=random_btn,
         on_open=False,

@@ -7,7 +7,10 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
   other two down; the rest wait in the queue;
 - Train live has its own group of one: a training run is seconds of CPU, never two at once;
 - the queue holds at most ``QUEUE_MAX_SIZE`` waiting requests; beyond that a visitor is told
-  the queue is full (a refusal, not a server error) instead of waiting minutes;
+  the queue is full (a refusal, not a server error) instead of waiting minutes; in front of it,
+  ``kit.ui.edge.EdgeGuard`` (passed to FastAPI as middleware) caps request bodies, gives each
+  session a few places in the queue and training runs their own share, and closes the
+  deep-link and dev-reload routes;
 - ``api_open=False``: the direct REST routes (``/gradio_api/run/<name>``) refuse queued events,
   so no caller can skip the queue and its concurrency limit (Gradio opens them by default
   everywhere except on a Space);
@@ -20,7 +23,10 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
   10,000 lets the server's memory grow by gigabytes under API traffic;
 - number, slider and choice inputs are checked before Gradio's own preprocessing
   (``check_inputs``): a missing or non-numeric value sent through the API gets a message naming
-  the input and its range instead of a generic "Error";
+  the input and its range instead of a generic "Error", cut to ``MAX_ECHO_CHARS``; File and
+  ImageEditor payloads of the wrong shape are named the same way, and every image they
+  reference (and every sketchpad blob) passes ``kit.preprocess.check_image_file`` before
+  Gradio decodes it;
 - the cache of output images and uploads is swept every half hour (``DELETE_CACHE``);
 - an unknown API name is a 404, not a 500; traffic monitoring (``/monitoring``) is off.
 """
@@ -28,23 +34,37 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
 from __future__ import annotations
 
 import gc
+import inspect
 import math
 
 import gradio as gr
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.middleware import Middleware
 
+from kit.preprocess import UnreadableImageError, check_image_file
 from kit.ui import quiz_tab
+from kit.ui.edge import (
+    MAX_MULTIPART_BODY,
+    MODEL_QUEUE_MAX,
+    TRAIN_QUEUE_MAX,
+    EdgeGuard,
+    EventRoutes,
+)
 
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
-# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API). The wait
-# it allows is QUEUE_MAX_SIZE / throughput; measured on two shared cores (benchmarks/load_test.py):
-# ~5 requests/s over every model endpoint (the plots' rendering dominates), ~25/s over the
-# image-only ones, so 64 waiting means at most ~13 s, or ~3 s. Not lower: one page visit queues
-# its 14 load events at once, so 64 admits ~4 visitors arriving together. 100 API clients get
+DRILL_CONCURRENCY_ID = "drills"  # set by the Code drills tab; its grader runs one at a time
+# Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API): 64 model
+# events (kit.ui.edge.MODEL_QUEUE_MAX) plus 4 training runs (TRAIN_QUEUE_MAX), each group held to
+# its own share by the edge. The wait it allows is 64 / throughput; measured on two shared cores
+# (benchmarks/load_test.py --vary): 4-8 requests/s over every model endpoint with random inputs,
+# so up to ~8-16 s. A page visit queues one load event (kit.ui.navigate), so a burst of
+# visitors fits. 100 API clients get
 # refusals and no server error; 50 (fewer than 64 waiting) never do.
-QUEUE_MAX_SIZE = 64
+QUEUE_MAX_SIZE = MODEL_QUEUE_MAX + TRAIN_QUEUE_MAX  # kit.ui.edge keeps each group to its share
 MAX_FILE_SIZE = "5mb"  # uploads above this are refused by the server before any handler runs
 # Sessions remembered (LRU). Gradio copies every block's config into each session (~0.55 MB of
 # objects for this app's ~325 blocks) and every API call is a session of its own: measured, each
@@ -61,11 +81,31 @@ DELETE_CACHE = (1800, 3600)  # (every N seconds, delete files older than M secon
 
 
 def share_model_concurrency(demo: gr.Blocks) -> None:
-    """Put every queued event except Train live into the ``"models"`` group of two."""
+    """Put every queued event except Train live and the drills into the ``"models"`` group."""
     for fn in demo.fns.values():
-        if fn.queue and fn.concurrency_id != TRAIN_CONCURRENCY_ID:
+        if fn.queue and fn.concurrency_id not in (TRAIN_CONCURRENCY_ID, DRILL_CONCURRENCY_ID):
             fn.concurrency_id = MODEL_CONCURRENCY_ID
             fn.concurrency_limit = MODEL_CONCURRENCY_LIMIT
+
+
+def event_routes(demo: gr.Blocks) -> EventRoutes:
+    """Each event's fn index by api name, and the training events', for the edge's caps."""
+    fns = list(demo.fns.values())
+    return EventRoutes(
+        fn_index_by_api={fn.api_name: fn._id for fn in fns if isinstance(fn.api_name, str)},
+        train_fn_indices=frozenset(
+            fn._id for fn in fns if fn.concurrency_id == TRAIN_CONCURRENCY_ID
+        ),
+        input_names={fn._id: tuple(_input_name(c) for c in fn.inputs) for fn in fns},
+    )
+
+
+MAX_ECHO_CHARS = 200
+"""Longest error message sent back for a bad input (Gradio's own messages echo the value)."""
+
+
+def _clip(message: str, limit: int = MAX_ECHO_CHARS) -> str:
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def _input_name(component) -> str:
@@ -87,7 +127,7 @@ def _checked_preprocess(component):
         expected = "a number"
 
     def fail(message: str):
-        raise gr.Error(message, title="Check the input", print_exception=False)
+        raise gr.Error(_clip(message), title="Check the input", print_exception=False)
 
     def preprocess(payload):
         if numeric:
@@ -112,14 +152,106 @@ def _checked_preprocess(component):
     return preprocess
 
 
+def _file_refs(value) -> list:
+    """Every file reference (``{"path": ...}``) in a File or ImageEditor payload."""
+    if isinstance(value, dict):
+        if "path" in value:
+            return [value]
+        return [ref for part in value.values() for ref in _file_refs(part)]
+    if isinstance(value, list):
+        return [ref for part in value for ref in _file_refs(part)]
+    return []
+
+
+def _checked_file_model(component):
+    """The component's ``data_model`` with a bad payload turned into a named ``gr.Error``, and
+    every image it names checked by ``kit.preprocess.check_image_file`` (bytes, pixels and
+    frames from the header) before Gradio decodes any of it."""
+    model = component.data_model
+    name = _input_name(component)
+    editor = isinstance(component, gr.ImageEditor)
+    images = editor or _is_image_input(component)
+    shape = (
+        "a dict with 'background', 'layers' and 'composite' (each an uploaded file or null)"
+        if editor
+        else "an uploaded file reference {'path': ..., 'meta': {'_type': 'gradio.FileData'}}"
+    )
+
+    def fail(message: str):
+        raise gr.Error(_clip(message), title="Check the input", print_exception=False)
+
+    def model_validate(cls, obj, *args, **kwargs):
+        if not isinstance(obj, dict if editor else (dict, list)):
+            fail(f"{name}: expected {shape}, got a {type(obj).__name__}.")
+        try:
+            value = super(checked, cls).model_validate(obj, *args, **kwargs)
+        except ValidationError:
+            fail(f"{name}: expected {shape}.")
+        layers = obj.get("layers") if isinstance(obj, dict) else None
+        if isinstance(layers, list) and len(layers) > MAX_LAYERS:
+            fail(f"{name}: at most {MAX_LAYERS} layers are accepted.")
+        for ref in _file_refs(obj) if images else []:
+            try:
+                check_image_file(ref["path"])
+            except UnreadableImageError as err:
+                fail(f"{name}: {err}")
+        return value
+
+    checked = type(model.__name__, (model,), {"model_validate": classmethod(model_validate)})
+    return checked
+
+
+def _checked_blobs(component):
+    """The sketchpad's ``accept_blobs`` server function (the page sends its drawing through it)
+    with every blob checked like an upload, the layer index bounded, and at most
+    ``MAX_PENDING_BLOBS`` drawings held (Gradio keeps each until an event uses it)."""
+    original = component.accept_blobs
+
+    def accept_blobs(data):
+        index = data.data.get("index")
+        if index not in (None, "null") and (not str(index).isdigit() or int(index) >= MAX_LAYERS):
+            raise HTTPException(400, f"at most {MAX_LAYERS} layers are accepted")
+        for _, blob in data.files:
+            try:
+                check_image_file(blob)
+            except UnreadableImageError as err:
+                raise HTTPException(413, _clip(f"drawing refused: {err}")) from None
+        held = component.blob_storage  # INTERNAL: Gradio's dict of drawings not yet used
+        while len(held) >= MAX_PENDING_BLOBS:
+            held.pop(next(iter(held)))
+        return original(data)
+
+    accept_blobs._is_server_fn = True
+    return accept_blobs
+
+
+MAX_PENDING_BLOBS = 64
+"""Drawings sent by pages but not yet used by an event, kept at most (oldest dropped)."""
+
+MAX_LAYERS = 8
+"""Sketchpad layers accepted per request (the app's sketchpad uses one)."""
+
+
+def _is_image_input(component) -> bool:
+    types = getattr(component, "file_types", None) or []
+    return any(t == "image" or str(t).lower() in (".png", ".jpg", ".jpeg") for t in types)
+
+
 def check_inputs(demo: gr.Blocks) -> None:
     """Wrap the preprocessing of every slider, number, dropdown and radio of ``demo`` so a bad
-    API value names the input and its range (idempotent)."""
+    API value names the input and its range, and the payload check of every File and
+    ImageEditor so a wrong shape is named and an image over the caps is refused before Gradio
+    decodes it (idempotent)."""
     for block in demo.blocks.values():
-        if isinstance(block, (gr.Slider, gr.Number, gr.Dropdown, gr.Radio)) and not getattr(
-            block, "_input_checked", False
-        ):
+        if getattr(block, "_input_checked", False):
+            continue
+        if isinstance(block, (gr.Slider, gr.Number, gr.Dropdown, gr.Radio)):
             block.preprocess = _checked_preprocess(block)
+            block._input_checked = True
+        elif isinstance(block, (gr.File, gr.ImageEditor)) and block.data_model is not None:
+            block.data_model = _checked_file_model(block)
+            if isinstance(block, gr.ImageEditor):
+                block.accept_blobs = _checked_blobs(block)
             block._input_checked = True
 
 
@@ -138,7 +270,16 @@ def _exception_handlers() -> dict:
     return {FnIndexInferError: _unknown_api_name}
 
 
+def _whole_body_cap() -> dict:
+    """FastAPI's own cap on every request body (newer FastAPI only), as a backstop to
+    ``kit.ui.edge``'s per-kind caps."""
+    if "max_body_size" in inspect.signature(FastAPI.__init__).parameters:
+        return {"max_body_size": MAX_MULTIPART_BODY}
+    return {}
+
+
 def queue_settings() -> dict:
+    """The keyword arguments for ``demo.queue``."""
     return {
         "max_size": QUEUE_MAX_SIZE,
         "default_concurrency_limit": MODEL_CONCURRENCY_LIMIT,
@@ -146,7 +287,9 @@ def queue_settings() -> dict:
     }
 
 
-def launch_settings() -> dict:
+def launch_settings(demo: gr.Blocks | None = None) -> dict:
+    """The keyword arguments for ``demo.launch``: limits, middleware, error handlers and CSS."""
+    routes = event_routes(demo) if demo is not None else EventRoutes()
     return {
         "max_file_size": MAX_FILE_SIZE,
         "allowed_paths": [],
@@ -154,7 +297,11 @@ def launch_settings() -> dict:
         "mcp_server": False,
         "enable_monitoring": False,
         "state_session_capacity": STATE_SESSION_CAPACITY,
-        "app_kwargs": {"exception_handlers": _exception_handlers()},
+        "app_kwargs": {
+            **_whole_body_cap(),
+            "exception_handlers": _exception_handlers(),
+            "middleware": [Middleware(EdgeGuard, routes=routes, train_group=TRAIN_CONCURRENCY_ID)],
+        },
         "css": quiz_tab.CSS,
     }
 
@@ -164,4 +311,5 @@ def serve(demo: gr.Blocks, **launch_overrides) -> None:
     check_inputs(demo)
     gc.collect()
     gc.freeze()  # startup objects (torch, gradio, models) leave the GC's scans: shorter pauses
-    demo.queue(**queue_settings()).launch(**{**launch_settings(), **launch_overrides})
+    settings = {**launch_settings(demo), **launch_overrides}
+    demo.queue(**queue_settings()).launch(**settings)

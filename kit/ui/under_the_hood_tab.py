@@ -70,7 +70,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                     reparam_btn = gr.Button("Estimate", variant="primary")
                     copy_link_button(reparam_spec, reparam_inputs)
                 with gr.Column(scale=2):
-                    reparam_plot = gr.Plot(show_label=False)
+                    reparam_plot = output_image(
+                        "Gradient estimates", image_mode="RGB", show_label=False
+                    )
                     reparam_summary = gr.Markdown(latex_delimiters=LATEX)
                     reparam_numbers = api_numbers()
         with gr.Column(elem_id=anchor_id(no_path_spec.id)):
@@ -98,7 +100,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                     copy_link_button(elbo_spec, elbo_inputs)
                     elbo_input = output_image("The digit", height=200)
                 with gr.Column(scale=2):
-                    elbo_plot = gr.Plot(show_label=False)
+                    elbo_plot = output_image(
+                        "The bounds against K", image_mode="RGB", show_label=False
+                    )
                     elbo_summary = gr.Markdown(latex_delimiters=LATEX)
                     elbo_numbers = api_numbers()
 
@@ -107,7 +111,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
             gr.Markdown(COLLAPSE_INTRO, latex_delimiters=LATEX)
             collapse_inputs = param_inputs(collapse_spec)
             copy_link_button(collapse_spec, collapse_inputs)
-            collapse_plot = gr.Plot(show_label=False)
+            collapse_plot = output_image("KL per dimension", image_mode="RGB", show_label=False)
             collapse_summary = gr.Markdown(latex_delimiters=LATEX)
             collapse_numbers = api_numbers()
 

@@ -75,9 +75,12 @@ def test_train_live_short_run(page):
     page.get_by_role("tab", name="Train live").first.click()
     images = page.locator("img[src*='gradio_api/file=']").locator("visible=true")
     assert images.count() == 0  # nothing trained yet
-    page.get_by_text("Shorter runs").click()
-    _set_number(page, "Stop after this many steps (0 = run all epochs)", 20)
+    _set_number(
+        page,
+        "number input for Steps (batches of 128; 157 make one pass over the 20,000 digits)",
+        20,
+    )
     page.get_by_role("button", name="Train", exact=True).click()
     _visible(page.get_by_text(re.compile(r"^Done"))).wait_for(timeout=120_000)
-    assert images.count() == 3  # the held-out digits, before and after
+    assert images.count() == 4  # the curves, the held-out digits, before and after
     _assert_clean(page)

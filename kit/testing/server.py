@@ -1,7 +1,7 @@
 """A live ``python app.py`` on a free loopback port, and a small client for Gradio's HTTP API.
 
-Shared by the HTTP-level tests (security, load, no growth), the browser tests' fixture and
-``benchmarks/load_test.py``. The client speaks raw HTTP (httpx), as any visitor of the public
+Shared by the HTTP-level tests (security, hardening, load, no growth; the ``live_app`` fixture
+of tests/conftest.py), the browser tests and ``benchmarks/load_test.py``. The client speaks raw HTTP (httpx), as any visitor of the public
 Space can: ``POST /gradio_api/call/<api_name>`` joins the queue and returns an event id, then
 ``GET /gradio_api/call/<api_name>/<event_id>`` streams the result as server-sent events
 (``generating`` updates, then ``complete`` or ``error``).
@@ -23,11 +23,12 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 API = "/gradio_api"
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -45,12 +46,15 @@ class AppServer:
 
     @property
     def pid(self) -> int:
+        """The server's process id."""
         return self.proc.pid
 
     def alive(self) -> bool:
+        """True while the server process runs."""
         return self.proc.poll() is None
 
     def log(self) -> str:
+        """The server's log so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def rss_kib(self) -> int:
@@ -61,6 +65,7 @@ class AppServer:
         raise RuntimeError("no VmRSS line")
 
     def stop(self) -> None:
+        """Terminate the server (kill it after 10 s) and wait for it."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -141,7 +146,8 @@ class CallResult:
     status: int
     """HTTP status of the POST that joined the queue (200, or 503 when the queue is full)."""
     event: str
-    """"complete", "error" (an error event), "queue_full", "http_error" (POST refused for
+    """"complete", "error" (an error event), "queue_full", "refused" (HTTP 429: the session
+    already has its share of the queue, see kit.ui.edge), "http_error" (POST refused for
     another reason), "timeout", "broken" (the connection broke off) or "no_result" (the
     stream ended without an outcome)."""
     data: Any = None
@@ -156,6 +162,7 @@ class CallResult:
 
     @property
     def ok(self) -> bool:
+        """True when the call completed."""
         return self.event == "complete"
 
     @property
@@ -167,6 +174,7 @@ class CallResult:
 
     @property
     def error_title(self) -> str | None:
+        """The title of an error event, if it has one."""
         return self.data.get("title") if isinstance(self.data, dict) else None
 
     @property
@@ -202,7 +210,9 @@ def call(
         if r.status_code != 200:
             result.data = r.text[:500]
             full = r.status_code == 503 and "queue is full" in r.text.lower()
-            result.event = "queue_full" if full else "http_error"
+            result.event = (
+                "queue_full" if full else "refused" if r.status_code == 429 else "http_error"
+            )
         else:
             _follow(client, base_url, api_name, r.json()["event_id"], result, timeout)
     result.finished = time.monotonic()

@@ -1,0 +1,15 @@
+"""Code drills: write a VAE's core functions, graded in a sandbox that names the classic mistake.
+
+- ``spec``: the records (``Drill``, ``Case``, ``Mistake``);
+- ``catalog``: the drills themselves (statement, starter code, hidden cases, named mistakes);
+- ``solutions``: the reference solutions and the named wrong variants (server side only);
+- ``allowlist``: the ``ast`` allowlist every submission must pass (sandbox layer 1);
+- ``harness``: turns a case's JSON description into arguments, runs a function, encodes the
+  result as JSON (the same code runs the reference in the server and the learner's code in the
+  worker, so the two are compared like for like);
+- ``worker``: the fresh, rlimited, single-use child process that runs a submission (layer 2);
+- ``pool``: starts workers, keeps one warm spare, kills on a wall-clock limit (layer 2);
+- ``grader``: capacity (layer 3), comparison with the reference and the diagnosis;
+- ``drive``: the live demos a submission drives (reconstructions, interpolation, sampling,
+  a short training run on the learner's loss).
+"""
