@@ -44,9 +44,9 @@ def report(name: str, ms: list[float]) -> None:
 
 def seats_in_browser(changes: int) -> None:
     from playwright.sync_api import sync_playwright
+    from tests.server import start_app
 
     from tests.browser.conftest import FLAGS
-    from tests.server import start_app
 
     tmp = Path(tempfile.mkdtemp(prefix="rooms-bench-"))
     env = {"LATENT_LAB_DATA_DIR": str(tmp / "data"), "GRADIO_TEMP_DIR": str(tmp / "cache")}

@@ -251,6 +251,7 @@ def type_answer(seat: dict | None, text: str) -> dict:
 
 
 def summary_file(seat: dict | None) -> str:
+    """The room's summary as a markdown file to download (the presenter only)."""
     if not is_presenter(seat):
         raise gr.Error("Only the presenter can download the summary.", title="Not the presenter")
     snap = store().open(seat["code"])
