@@ -50,6 +50,7 @@ def live_app(tmp_path_factory):
     from kit.testing.server import start_app
 
     tmp = tmp_path_factory.mktemp("live-app")
-    server = start_app(env={"GRADIO_TEMP_DIR": str(tmp / "gradio-cache")}, log_dir=tmp)
+    env = {"GRADIO_TEMP_DIR": str(tmp / "gradio-cache"), "LATENT_LAB_DATA_DIR": str(tmp / "data")}
+    server = start_app(env=env, log_dir=tmp)
     yield server
     server.stop()

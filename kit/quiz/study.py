@@ -23,6 +23,7 @@ from kit.quiz.coverage import CoverageItem, coverage
 from kit.quiz.progress import due_ids, next_due
 from kit.quiz.record import DIFFICULTIES, Question
 from kit.quiz.render import render_markdown
+from kit.quiz.schedule import RATINGS, due_at, format_interval, review, to_utc
 
 if TYPE_CHECKING:  # matplotlib loads lazily, with the first plot
     from matplotlib.figure import Figure
@@ -73,6 +74,20 @@ class NextCard:
     """How many filtered cards are due now (new cards count as due)."""
     next_due: datetime | None
     """When nothing is due: the earliest time a filtered card comes due again."""
+
+
+def grade_previews(progress: dict, question_id: str, now: datetime) -> dict[str, str]:
+    """When the card would come back after each grade, e.g. ``{"good": "3 days", ...}``.
+
+    Runs the FSRS scheduler on a copy of the card (``kit.quiz.schedule.review`` never changes
+    its input), so the progress is untouched.
+    """
+    card = progress.get("cards", {}).get(question_id)
+    out = {}
+    for rating in RATINGS:
+        after = review(card, rating, now)
+        out[rating] = format_interval(due_at(after) - to_utc(now))
+    return out
 
 
 def next_card(
@@ -166,8 +181,11 @@ def coverage_html(q: Question, typed: str) -> str:
         return "<h4>Key points</h4>" + _bullets(_point_items(q))
     items = key_point_coverage(q, typed)
     done = sum(i.covered for i in items)
+    # the mark is words, not only an emoji: without an emoji font ✅ and ⬜ look the same
     rows = "".join(
-        f"<li>{'✅' if i.covered else '⬜'} {render_markdown(p)}</li>"
+        f"<li class='{'kp-covered' if i.covered else 'kp-missing'}'>"
+        f"<strong>{'✅ covered' if i.covered else '⬜ not covered'}:</strong> {render_markdown(p)}"
+        "</li>"
         for i, p in zip(items, _point_items(q), strict=True)
     )
     return (

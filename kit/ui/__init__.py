@@ -12,8 +12,10 @@ from kit.ui import (
     generate_tab,
     latent_tab,
     navigate,
+    quiz_study,
     quiz_tab,
     reconstruction_tab,
+    rooms_tab,
     train_live_tab,
     under_the_hood_tab,
 )
@@ -52,7 +54,7 @@ def build_app() -> gr.Blocks:
 
 def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
     """The app and every demo's link (where its widgets, outputs and section are), by id."""
-    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE, head=quiz_study.KEYS_HEAD) as demo:
         gr.Markdown(INTRO)
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
         anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
@@ -66,7 +68,9 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
             links = {link.id: link for group in tab_links.values() for link in group}
             with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
                 study = quiz_tab.build(demo, tabs, progress, links, anchor)
-        _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
+            with gr.Tab("Interview room", id="room"):
+                room = rooms_tab.build(demo)
+        _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz, room)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
     return demo, links
@@ -83,8 +87,8 @@ def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
     return demo, links
 
 
-def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz) -> None:
-    """The one page-load event: a ``?demo=`` or ``?q=`` link, else the first tab's outputs."""
+def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz, room) -> None:
+    """The one page-load event: a ``?demo=``, ``?q=`` or ``?room=`` link, else the first tab."""
     first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
     every = {id(c): c for link in links.values() for c in link.components()}
     card = [study.current, study.front, study.due, study.stats]
@@ -104,6 +108,8 @@ def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
                     anchor: link.anchor,
                     **link.apply(values, outputs),
                 }
+        if "room" in query:
+            return {tabs: gr.Tabs(selected="room"), **room.load(query)}
         if "q" in query:
             try:
                 out = user_errors(study_open)(str(query["q"])[:200], stored)
@@ -124,7 +130,7 @@ def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz)
             study.stats: out["stats"],
         }
 
-    outputs = [tabs, anchor, *every.values(), *card]
+    outputs = [tabs, anchor, *every.values(), *card, *room.outputs]
     outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
     demo.load(
         on_load,

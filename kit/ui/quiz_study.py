@@ -12,6 +12,7 @@ import gradio as gr
 
 from kit.quiz.progress import (
     ProgressError,
+    check_progress,
     export_progress,
     grade,
     import_progress,
@@ -24,6 +25,7 @@ from kit.quiz.study import (
     choices,
     coverage_html,
     filter_questions,
+    grade_previews,
     hints_html,
     next_card,
     question_html,
@@ -72,17 +74,25 @@ def show_next_card(progress, topics, difficulties, tags, current=None, user_ques
             f"<h3>All caught up</h3><p>None of the {len(pool)} cards under these filters is due."
             f" The next one comes back at {when}. Widen the filters to study more.</p>"
         )
-        return {"current": None, "front": front, "due": _due_line(0, len(pool))}
+        return {"current": None, "front": front, "due": _due_line(0, 0, len(pool))}
     q = next(q for q in pool if q.id == pick.question_id)
+    new = sum(1 for c in pool if c.id not in progress["cards"])
     return {
         "current": q.id,
         "front": question_html(q),
-        "due": _due_line(pick.due_count, len(pool)),
+        "due": _due_line(pick.due_count - new, new, len(pool)),
+        "previews": grade_previews(progress, q.id, now_utc()),
     }
 
 
-def _due_line(due: int, total: int) -> str:
-    return f"**{due}** of {total} cards under these filters are due (new cards count as due)."
+def _due_line(due: int, new: int, total: int) -> str:
+    """The main line, counted as the side panel counts: due reviews, then new cards."""
+    return f"**{due} due** · {new} new · {total} cards under these filters."
+
+
+def grade_labels(previews: dict | None) -> dict:
+    """Each grade button's label with when the card would come back, e.g. "Good · 3 days"."""
+    return {r: f"{r.capitalize()} · {previews[r]}" if previews else r.capitalize() for r in RATINGS}
 
 
 def reveal_answer(current, typed, user_questions=None) -> dict:
@@ -105,6 +115,22 @@ def grade_card(progress, current, rating, user_questions=None) -> dict:
         raise gr.Error(f"A grade is one of {', '.join(RATINGS)}.", title="Check the input")
     new = grade(load_progress(progress), q.id, q.topic, rating, now_utc())
     return {"progress": new, "stats": stats_markdown(new, user_questions)}
+
+
+def undo_grade(last, user_questions=None) -> dict:
+    """Put back the progress from before the last grade, and that card on screen."""
+    if not last:
+        raise gr.Error("There is no grade to undo yet.", title="Nothing to undo")
+    progress = check_progress(last["progress"])
+    q = find_question(last["question"], user_questions)
+    return {
+        "progress": progress,
+        "stats": stats_markdown(progress, user_questions),
+        "current": q.id,
+        "front": question_html(q),
+        "due": f"Undid your grade of **{q.title}**: grade it again.",
+        "previews": grade_previews(progress, q.id, now_utc()),
+    }
 
 
 def export_progress_file(progress) -> str:
@@ -153,6 +179,30 @@ def _current_card(current) -> str:
 
 # ---- layout and wiring ------------------------------------------------------------------------
 
+SCROLL_TO_CARD_JS = """() => {
+    const card = document.getElementById("quiz-card");
+    if (card) card.scrollIntoView({ block: "start", behavior: "smooth" });
+}"""
+
+KEYS_HEAD = """<script>
+document.addEventListener("keydown", (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+  const t = e.target;
+  if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
+  const card = document.getElementById("quiz-front");
+  if (!card || card.offsetParent === null) return;  // the study card is not on screen
+  const ids = { "1": "again", "2": "hard", "3": "good", "4": "easy" };
+  const id = ids[e.key] ? "quiz-grade-" + ids[e.key]
+    : e.key === " " ? "quiz-reveal" : (e.key === "n" || e.key === "N") ? "quiz-next" : null;
+  const button = id && document.getElementById(id);
+  if (!button) return;
+  e.preventDefault();
+  button.click();
+});
+</script>"""
+"""Keys 1-4 grade, Space reveals, N shows the next card, while the study card is on screen and
+no text box has the focus (``gr.Blocks(head=...)``)."""
+
 
 @dataclass
 class Study:
@@ -182,6 +232,7 @@ def build(
     first = filter_choices()
     current = gr.State(None)
     hints_shown = gr.State(0)
+    last_grade = gr.State(None)  # {"progress": before the last grade, "question": its id}
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row():
@@ -199,15 +250,23 @@ def build(
                     max_length=5000,
                 )
                 with gr.Row():
-                    next_btn = gr.Button("Next card", variant="primary")
-                    hint_btn = gr.Button("Hint")
-                    reveal_btn = gr.Button("Reveal answer")
+                    next_btn = gr.Button("Next card", variant="primary", elem_id="quiz-next")
+                    hint_btn = gr.Button("Hint", elem_id="quiz-hint")
+                    reveal_btn = gr.Button("Reveal answer", elem_id="quiz-reveal")
                 hints = gr.Markdown(latex_delimiters=LATEX)
                 back = gr.Markdown(latex_delimiters=LATEX, elem_id="quiz-back")
                 panel = demo_panel()
-            gr.Markdown("**How well did you know it?** (the next card follows)")
+            gr.Markdown(
+                "**How well did you know it?** (the next card follows; each button says when "
+                "this card comes back)  \nKeys: **1**–**4** grade · **Space** reveals · "
+                "**N** next card",
+                elem_id="quiz-keys",
+            )
             with gr.Row():
-                grade_btns = {r: gr.Button(r.capitalize()) for r in RATINGS}
+                grade_btns = {
+                    r: gr.Button(r.capitalize(), elem_id=f"quiz-grade-{r}") for r in RATINGS
+                }
+                undo_btn = gr.Button("↶ Undo last grade", elem_id="quiz-undo", scale=0)
         with gr.Column(scale=2):
             stats_md = gr.Markdown(elem_id="quiz-stats")
             with gr.Accordion("Save or move your progress", open=False):
@@ -222,10 +281,14 @@ def build(
     filters = [progress, topics, difficulties, tags, current, user_questions]
     inline = [panel.note, panel.images, panel.figure, panel.text]
 
+    def labels(previews):
+        return {grade_btns[r]: gr.Button(value=v) for r, v in grade_labels(previews).items()}
+
     def next_fn(*args):
         out = user_errors(show_next_card)(*args)
         return {
-            **{card[k]: v for k, v in out.items()},
+            **{card[k]: v for k, v in out.items() if k in card},
+            **labels(out.get("previews")),
             typed: "",
             back: "",
             hints: "",
@@ -236,8 +299,10 @@ def build(
             panel.text: "",
         }
 
-    card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline]
-    next_btn.click(next_fn, filters, card_outputs, **private)
+    card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline, *grade_btns.values()]
+    next_btn.click(next_fn, filters, card_outputs, **private).then(
+        None, js=SCROLL_TO_CARD_JS, api_visibility="private"
+    )
     for f in (topics, difficulties, tags):
         f.input(next_fn, filters, card_outputs, **private)
 
@@ -256,11 +321,38 @@ def build(
 
         def grade_fn(p, cur, mine, rating=rating):
             out = user_errors(grade_card)(p, cur, rating, mine)
-            return {progress: out["progress"], stats_md: out["stats"]}
+            before = {"progress": load_progress(p), "question": cur}
+            return {progress: out["progress"], stats_md: out["stats"], last_grade: before}
 
         btn.click(
-            grade_fn, [progress, current, user_questions], [progress, stats_md], **private
-        ).success(next_fn, filters, card_outputs, **private)
+            grade_fn,
+            [progress, current, user_questions],
+            [progress, stats_md, last_grade],
+            **private,
+        ).success(next_fn, filters, card_outputs, **private).then(
+            None, js=SCROLL_TO_CARD_JS, api_visibility="private"
+        )
+
+    def undo_fn(last, mine):
+        out = user_errors(undo_grade)(last, mine)
+        return {
+            progress: out["progress"],
+            stats_md: out["stats"],
+            last_grade: None,
+            **{card[k]: out[k] for k in card},
+            **labels(out["previews"]),
+            typed: "",
+            back: "",
+            hints: "",
+            hints_shown: 0,
+        }
+
+    undo_btn.click(
+        undo_fn,
+        [last_grade, user_questions],
+        [progress, stats_md, last_grade, *card_outputs],
+        **private,
+    )
 
     export_btn.click(shown_file(export_progress_file), [progress], [export_out], **private)
 

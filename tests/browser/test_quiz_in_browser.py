@@ -31,7 +31,7 @@ def test_progress_survives_a_reload(page):
     first = page.locator("#quiz-front h3").first.inner_text()
     page.get_by_role("button", name="Reveal answer").click()
     page.locator("#quiz-back").get_by_text("Model answer").wait_for(timeout=30_000)
-    page.get_by_role("button", name="Good", exact=True).click()
+    page.click("#quiz-grade-good")
     page.get_by_text(re.compile(r"1 of \d+ reviewed")).wait_for(timeout=30_000)
     page.wait_for_function(  # the next card replaces the graded one
         "t => document.querySelector('#quiz-front h3')?.innerText !== t", arg=first
@@ -61,3 +61,35 @@ def test_an_invalid_question_file_shows_a_closable_toast(page, tmp_path):
     page.get_by_role("tab", name="Study").first.click()
     assert page.locator("#quiz-front h3").first.inner_text()  # the study card is still there
     assert page.dialogs == []
+
+
+def test_keyboard_grading_and_undo(page):
+    _open_quiz(page)
+    good = page.locator("#quiz-grade-good")
+    page.wait_for_function(  # the labels say when the card comes back
+        "() => /Good · \\d/.test(document.querySelector('#quiz-grade-good').innerText)"
+    )
+    assert "Keys:" in page.locator("#quiz-keys").inner_text()
+    first = page.locator("#quiz-front h3").first.inner_text()
+    page.locator("#quiz-keys").click()  # focus on the page, not in a text box
+    page.keyboard.press(" ")  # Space reveals
+    page.locator("#quiz-back").get_by_text("Model answer").wait_for(timeout=30_000)
+    page.keyboard.press("3")  # 3 grades Good and the next card follows
+    page.get_by_text(re.compile(r"1 of \d+ reviewed")).wait_for(timeout=30_000)
+    page.wait_for_function(
+        "t => document.querySelector('#quiz-front h3')?.innerText !== t", arg=first
+    )
+    second = page.locator("#quiz-front h3").first.inner_text()
+    page.keyboard.press("n")  # N: the next card
+    page.wait_for_function(
+        "t => document.querySelector('#quiz-front h3')?.innerText !== t", arg=second
+    )
+    # typing in the answer box does not grade
+    page.locator("#quiz-card textarea").first.press_sequentially("1 2 3")
+    page.wait_for_timeout(1000)
+    assert _reviewed(page) == 1
+    page.click("#quiz-undo")
+    page.get_by_text(re.compile(r"0 of \d+ reviewed")).wait_for(timeout=30_000)
+    page.locator("#quiz-front h3", has_text=first).wait_for(timeout=30_000)
+    assert good.is_visible()
+    _assert_clean(page)
