@@ -31,6 +31,7 @@ from kit.rooms.store import FILE_NAME, RoomError, RoomStore, data_dir
 from kit.ui.errors import user_errors
 from kit.ui.quiz_demo import inline_result
 from kit.ui.quiz_tab import bundled_bank, export_file, now_utc, shown_file
+from kit.ui.server import ROOM_CONCURRENCY_ID, ROOM_CONCURRENCY_LIMIT
 from kit.ui.widgets import LATEX
 
 MAX_POINTS = 8
@@ -425,7 +426,12 @@ def build(demo: gr.Blocks) -> RoomTab:
         return entered(out, as_presenter)
 
     everything = [*shared, *private_outs, *layout]
-    private = {"api_visibility": "private", "show_progress": "hidden"}
+    private = {
+        "api_visibility": "private",
+        "show_progress": "hidden",
+        "concurrency_id": ROOM_CONCURRENCY_ID,  # never behind a model demo (kit.ui.server)
+        "concurrency_limit": ROOM_CONCURRENCY_LIMIT,
+    }
 
     def on_create(p, t, lv, request: gr.Request):
         return entered(user_errors(create_room)(p, t, lv, request), True)

@@ -57,6 +57,9 @@ MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
 TRAIN_CONCURRENCY_ID = "train_live"  # set by the Train live tab, limit 1
 DRILL_CONCURRENCY_ID = "drills"  # set by the Code drills tab; its grader runs one at a time
+# Interview-room polls and actions: SQLite reads and writes, no torch, so they never wait for a
+# model slot (each seat polls once a second; four at a time keep both seats of a room moving)
+ROOM_CONCURRENCY_ID, ROOM_CONCURRENCY_LIMIT = "rooms", 4
 # Waiting requests before new ones are refused with "queue full" (HTTP 503 on the API): 64 model
 # events (kit.ui.edge.MODEL_QUEUE_MAX) plus 4 training runs (TRAIN_QUEUE_MAX), each group held to
 # its own share by the edge. The wait it allows is 64 / throughput; measured on two shared cores
@@ -83,7 +86,8 @@ DELETE_CACHE = (1800, 3600)  # (every N seconds, delete files older than M secon
 def share_model_concurrency(demo: gr.Blocks) -> None:
     """Put every queued event except Train live and the drills into the ``"models"`` group."""
     for fn in demo.fns.values():
-        if fn.queue and fn.concurrency_id not in (TRAIN_CONCURRENCY_ID, DRILL_CONCURRENCY_ID):
+        own = (TRAIN_CONCURRENCY_ID, DRILL_CONCURRENCY_ID, ROOM_CONCURRENCY_ID)
+        if fn.queue and fn.concurrency_id not in own:
             fn.concurrency_id = MODEL_CONCURRENCY_ID
             fn.concurrency_limit = MODEL_CONCURRENCY_LIMIT
 
