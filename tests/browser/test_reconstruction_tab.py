@@ -19,7 +19,7 @@ def test_reconstruct_a_chosen_test_digit(page):
     before = _output_images(page)
     assert len(before) == 4
     label = int(bundled_test_set().labels[42])
-    page.get_by_label("Test digit index (0 to 9999)").fill("42")
+    page.get_by_label("Test digit index", exact=True).locator("visible=true").first.fill("42")
     page.get_by_role("button", name="Reconstruct", exact=True).click()
     page.get_by_text(f"test digit labelled {label}").wait_for(timeout=30_000)
     page.wait_for_function(
