@@ -74,6 +74,10 @@ def bench_inputs(tmp: Path) -> dict[str, dict]:
             "sketch": {"background": None, "layers": [], "composite": stroke}
         },
         "reconstruction.upload": {"path": str(png)},
+        "latent.encode_drawing": {
+            "drawing": {"background": None, "layers": [], "composite": stroke}
+        },
+        "latent.encode_upload": {"path": str(png)},
     }
 
 

@@ -222,7 +222,7 @@ def _as_list(t: torch.Tensor) -> dict:
 
 def cases(drive: str) -> list[dict]:
     """The worker cases of one drive (inputs computed in the server with the shipped VAE)."""
-    from kit.demos.common import test_digit
+    from kit.demos.common import load_test_digit as test_digit
 
     vae = _vae()
     if drive == "reconstruct":
@@ -288,7 +288,7 @@ def _decode_rows(rows: list[torch.Tensor | None]) -> torch.Tensor:
 
 def render(drive: str, drill_id: str, yours: list[dict], reference: list[dict]) -> DriveView:
     """The picture, plot and summary of one drive run."""
-    from kit.demos.common import test_digit
+    from kit.demos.common import load_test_digit as test_digit
 
     d = _vae().config.latent_dim
     if drive == "reconstruct":

@@ -174,7 +174,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         trigger = {"test_digit": encode_btn.click, "drawing": sketch.change}.get(
             kind, upload.upload
         )
-        trigger(lambda k=kind: k, None, source, api_visibility="private", queue=False)
+        trigger(lambda k=kind: k, None, source, api_visibility="private")
 
     def rerun(which, index_value, drawing, path, model, label, seed) -> dict:
         """The last-used source again, with the new model, label or seed."""
@@ -200,7 +200,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     def new_seed() -> int:
         return random.SystemRandom().randrange(0, 2**31 - 1)  # a fresh ε each press
 
-    resample.click(new_seed, None, shared["seed"], api_visibility="private", queue=False).then(
+    resample.click(new_seed, None, shared["seed"], api_visibility="private").then(
         rerun_handler, rerun_inputs, rerun_outputs, api_visibility="private", **QUIET
     )
     demo.load(None, None, None, js=BRUSH_READY_JS)
