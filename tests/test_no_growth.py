@@ -31,7 +31,9 @@ from kit.testing.server import running_app
 from kit.ui.server import DELETE_CACHE, STATE_SESSION_CAPACITY, launch_settings
 
 RANDOM_PICKS = {"random_test_digit", "beta_random_digit"}  # no seed: a new digit every call
-UPLOAD_INPUTS = {"reconstruct_upload"}  # endpoints with a gr.File input
+UPLOAD_INPUTS = {  # endpoints with a gr.File input (a file parameter in their spec)
+    s.api_name for s in all_demos().values() if any(p.kind == "file" for p in s.params)
+}
 RSS_GROWTH = 0.05  # at most 5% between the end of batch 1 and the end of batch 2
 CACHE_ALLOWANCE = 256 * 1024  # bytes: the random picks' new images (a few KB each)
 
