@@ -74,10 +74,12 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
             with gr.Column(scale=1):
                 rd_table = gr.Markdown()
         rd_numbers = api_numbers()
+        copy_link_button(get_demo("beta.rate_distortion"), {})
     with gr.Column(elem_id=anchor_id("beta.kl_per_dim")):
         kl_plot = output_image("KL per dimension", image_mode="RGB", show_label=False)
         kl_summary = gr.Markdown()
         kl_numbers = api_numbers()
+        copy_link_button(get_demo("beta.kl_per_dim"), {})
 
     # wiring: each main event under its spec's api_name; refreshes stay out of the API
     trav_outputs = {

@@ -64,6 +64,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         )
         scatter_summary = gr.Markdown(latex_delimiters=LATEX)
         scatter_numbers = api_numbers()
+        copy_link_button(specs["latent.scatter"], {})
 
     grid_spec = specs["latent.grid"]
     with gr.Column(elem_id=anchor_id(grid_spec.id)):
