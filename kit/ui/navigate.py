@@ -33,7 +33,11 @@ def deep_link(query: Mapping[str, str], links: dict[str, DemoLink]) -> tuple[Dem
     link = links.get(demo_id)
     if spec is None or link is None:
         raise DemoInputError(f"there is no demo {demo_id!r} in this app")
-    given = {k: str(v)[:MAX_QUERY_VALUE] for k, v in query.items() if k != "demo"}
+    given = {  # Gradio's own URL keys (``__theme``, ``view``) are not the demo's
+        k: str(v)[:MAX_QUERY_VALUE]
+        for k, v in query.items()
+        if k != "demo" and not k.startswith("__") and k != "view"
+    }
     return link, spec.coerce(given, preset=True)
 
 
