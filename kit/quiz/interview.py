@@ -153,15 +153,22 @@ def _add_time_on_screen(session: dict[str, Any], now: datetime) -> None:
 # --------------------------------------------------------------------------- session steps
 
 
-def start_session(question_ids: Iterable[str], now: datetime) -> dict[str, Any]:
-    """A new session over the given questions (duplicates dropped, order kept), started at `now`."""
-    now = _utc(now)
+def unique_question_ids(question_ids: Iterable[str], error: type[Exception]) -> list[str]:
+    """The ids in order, duplicates dropped; ``error`` names the first one that is not a valid
+    question id (an interview session and an interview room check their ids the same way)."""
     ids: list[str] = []
     for qid in question_ids:
         if not isinstance(qid, str) or ID_PATTERN.match(qid) is None or len(qid) > 100:
-            raise SessionError(f"{str(qid)[:40]!r} is not a valid question id.")
+            raise error(f"{str(qid)[:40]!r} is not a valid question id.")
         if qid not in ids:
             ids.append(qid)
+    return ids
+
+
+def start_session(question_ids: Iterable[str], now: datetime) -> dict[str, Any]:
+    """A new session over the given questions (duplicates dropped, order kept), started at `now`."""
+    now = _utc(now)
+    ids = unique_question_ids(question_ids, SessionError)
     if not ids:
         raise SessionError("Choose at least one question for the interview.")
     if len(ids) > MAX_QUESTIONS:

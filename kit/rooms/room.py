@@ -29,8 +29,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from kit.quiz.interview import escape_markdown, format_duration
-from kit.quiz.record import ID_PATTERN
+from kit.quiz.interview import escape_markdown, format_duration, unique_question_ids
 from kit.quiz.schedule import to_utc
 
 FORMAT = "latent-lab-room"
@@ -80,12 +79,7 @@ def _now(now: datetime) -> datetime:
 
 def new_room(question_ids: Iterable[str], now: datetime) -> dict[str, Any]:
     """A room over the given questions (duplicates dropped, order kept), started at ``now``."""
-    ids: list[str] = []
-    for qid in question_ids:
-        if not isinstance(qid, str) or len(qid) > 100 or not ID_PATTERN.match(qid):
-            raise RoomStateError(f"{str(qid)[:40]!r} is not a valid question id.")
-        if qid not in ids:
-            ids.append(qid)
+    ids = unique_question_ids(question_ids, RoomStateError)
     if not ids:
         raise RoomStateError("Pick at least one question for the room.")
     if len(ids) > MAX_QUESTIONS:
