@@ -227,11 +227,38 @@ def test_resource_attacks_are_stopped_with_a_clear_message(grader, label, lines,
 
 
 def test_the_grader_keeps_serving_after_attacks_and_leaves_no_processes(grader):
+    grader.pool.wait_ready()
+    used = set(grader.pool.worker_pids())  # the spare that takes the attack
+    others = set(_children(os.getpid())) - used  # e.g. the session's live app and browser
     grader.grade("lerp", "def lerp(z_a, z_b, t):\n    while True:\n        t = t + 1\n")
+    used |= set(grader.pool.worker_pids())  # and the one that takes the correct answer
     result = grader.grade("lerp", CORRECT["lerp"])
     assert result["passed"], result
-    children = _children(os.getpid())
-    assert set(children) <= set(grader.pool.worker_pids()), children
+    children = set(_children(os.getpid())) - others
+    assert children <= set(grader.pool.worker_pids()), children  # only the new spare
+    left = [pid for pid in _live_pids() if _session_id(pid) in used]
+    assert left == [], left  # nothing a used worker started outlives it
+
+
+def _live_pids() -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if not _status_field(int(d.name), "State").startswith("Z"):
+                    out.append(int(d.name))
+            except OSError:
+                continue
+    return out
+
+
+def _session_id(pid: int) -> int | None:
+    """The session a process belongs to (each worker leads its own), or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[3])  # fields after "(comm)": state ppid pgrp sid
 
 
 def _children(pid: int) -> list[int]:

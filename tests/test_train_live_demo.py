@@ -319,6 +319,23 @@ def test_the_slot_tells_the_next_visitors_how_long_they_wait():
     assert slot.wait_message("d", 5.0).endswith("you are next (about 8 s).")  # c expired
 
 
+def test_visitors_who_left_the_queue_are_not_counted_ahead():
+    """Runs start in the order visitors were told: one who never began (a closed tab) is
+    forgotten when someone told after them begins, or when a run begins with a free slot."""
+    clock = FakeClock()
+    slot = tl.TrainingSlot(clock)
+    slot.begin("a", 10.0)
+    slot.wait_message("gone", 10.0)  # told to wait, then closed the tab
+    slot.wait_message("b", 10.0)
+    slot.wait_message("c", 10.0)
+    slot.end("a")
+    slot.begin("b", 10.0)  # b was told after "gone": "gone" has left
+    assert slot.wait_message("c", 10.0).endswith("you are next (about 10 s).")
+    slot.end("b")
+    slot.begin("d", 10.0)  # the slot was free when d pressed Train: c left too
+    assert slot.wait_message("e", 5.0).endswith("you are next (about 10 s).")
+
+
 def test_a_stream_holds_the_slot_and_frees_it(monkeypatch):
     slot = tl.TrainingSlot()
     monkeypatch.setattr(tab, "SLOT", slot)

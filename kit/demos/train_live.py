@@ -700,10 +700,18 @@ class TrainingSlot:
         self._waiting: dict[str, _Waiting] = {}
 
     def begin(self, who: str, seconds: float) -> None:
-        """``who``'s run starts streaming, expected to take ``seconds``."""
+        """``who``'s run starts streaming, expected to take ``seconds``.
+
+        Runs start first come, first served, so anyone told to wait before ``who`` (everyone
+        told, when ``who`` was never told) who has not begun has left: a closed tab, a run
+        refused at the door. They are forgotten, not counted ahead of the next visitor.
+        """
         with self._lock:
             self._owner, self._ends = who, self._clock() + seconds
-            self._waiting.pop(who, None)
+            order = list(self._waiting)
+            gone = order[: order.index(who) + 1] if who in self._waiting else order
+            for key in gone:
+                del self._waiting[key]
 
     def update(self, who: str, seconds_left: float) -> None:
         """``who``'s run, if it holds the slot, now ends ``seconds_left`` from now."""

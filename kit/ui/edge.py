@@ -34,7 +34,7 @@ import json
 import logging
 import time
 import traceback
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -263,6 +263,10 @@ class EdgeGuard:
         """Session -> [time of its first join, joins asked for so far]."""
         self.addresses = AddressBuckets()
         """Each client address's join allowance."""
+        self.in_flight: Counter[tuple[str, int]] = Counter()
+        """(session, fn_index) -> joins admitted that Gradio has not answered yet: their events
+        are not in its queue yet, so ``queue_load`` cannot see them. Without this, joins sent
+        all at once would each find the session's queue empty and all be admitted."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point: check the request, then hand it to the app."""
@@ -323,12 +327,22 @@ class EdgeGuard:
         except _TooLarge:
             await _respond(send, 413, self._too_large(cap))
             return
+        ticket = None
         if joins:
-            refusal = self._admission(scope, path, body)
+            refusal, ticket = self._admission(scope, path, body)
             if refusal is not None:
                 await _respond(send, *refusal)
                 return
-        await self.app(scope, _replay(body, receive), send)
+        if ticket is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        self.in_flight[ticket] += 1
+        try:  # by the time Gradio answers, the event is in its queue (or done)
+            await self.app(scope, _replay(body, receive), send)
+        finally:
+            self.in_flight[ticket] -= 1
+            if self.in_flight[ticket] <= 0:
+                del self.in_flight[ticket]
 
     @staticmethod
     def _too_large(cap: int) -> str:
@@ -350,14 +364,17 @@ class EdgeGuard:
                 break
         return b"".join(chunks)
 
-    def _admission(self, scope: Scope, path: str, body: bytes) -> tuple[int, str] | None:
-        """(HTTP status, sentence) refusing a join, or None to pass it on to Gradio."""
+    def _admission(
+        self, scope: Scope, path: str, body: bytes
+    ) -> tuple[tuple[int, str] | None, tuple[str, int] | None]:
+        """(HTTP status, sentence) refusing a join, or None to pass it on to Gradio; and the
+        (session, fn_index) to count in flight while Gradio takes an admitted join."""
         try:
             payload = json.loads(body) if body else {}
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return None  # Gradio answers malformed bodies itself
+            return None, None  # Gradio answers malformed bodies itself
         if not isinstance(payload, Mapping):
-            return None
+            return None, None
         session = payload.get("session_hash")
         session = session if isinstance(session, str) and session else None
         if path == JOIN_PATH:
@@ -366,17 +383,31 @@ class EdgeGuard:
             api_name = path[len(CALL_PREFIX) :].removeprefix("v2/").strip("/")
             fn_index = self.routes.fn_index_by_api.get(api_name)
         if not isinstance(fn_index, int) or isinstance(fn_index, bool):
-            return None  # Gradio refuses it (no such event) itself
+            return None, None  # Gradio refuses it (no such event) itself
         short = missing_inputs(payload.get("data"), self.routes.input_names.get(fn_index, ()))
         if short is not None:
-            return 422, short
+            return (422, short), None
         address = client_address(scope)
         if address is not None and not self.addresses.take(address):
-            return 429, "Too many requests from your address: wait a few seconds, then try again."
+            too_many = "Too many requests from your address: wait a few seconds, then try again."
+            return (429, too_many), None
         is_train = fn_index in self.routes.train_fn_indices
         load = queue_load(scope["app"], session, fn_index, self.train_group)
+        self._add_in_flight(load, session, fn_index)
         why = admission_refusal(load, is_train, self.train_group, self._allowance(session))
-        return None if why is None else (429, why)
+        if why is not None:
+            return (429, why), None
+        return None, (None if session is None else (session, fn_index))
+
+    def _add_in_flight(self, load: QueueLoad, session: str | None, fn_index: int) -> None:
+        """Count into ``load`` the session's admitted joins that Gradio has not queued yet."""
+        if session is None:
+            return
+        for (who, fn), n in self.in_flight.items():
+            if who == session:
+                load.session_events += n
+                load.session_same += n * (fn == fn_index)
+                load.session_train += n * (fn in self.routes.train_fn_indices)
 
     def _allowance(self, session: str | None) -> int:
         """A session's event allowance: the burst while it is new, then the steady cap."""

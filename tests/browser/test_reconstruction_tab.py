@@ -7,6 +7,12 @@ from kit.data import bundled_test_set
 pytestmark = pytest.mark.browser
 
 
+SHOWN = (
+    "n => [...document.querySelectorAll(\"img[src*='gradio_api/file=']\")]"
+    ".filter(i => i.offsetParent && i.complete).length >= n"
+)
+
+
 def _output_images(page) -> list[str]:
     imgs = page.locator("img[src*='gradio_api/file=']")
     return [
@@ -16,6 +22,7 @@ def _output_images(page) -> list[str]:
 
 def test_reconstruct_a_chosen_test_digit(page):
     page.get_by_text("test digit labelled").wait_for(timeout=30_000)  # the initial digit 0
+    page.wait_for_function(SHOWN, arg=4, timeout=30_000)  # the images may arrive a moment later
     before = _output_images(page)
     assert len(before) == 4
     label = int(bundled_test_set().labels[42])
@@ -28,6 +35,7 @@ def test_reconstruct_a_chosen_test_digit(page):
         arg=before,
         timeout=30_000,
     )
+    page.wait_for_function(SHOWN, arg=4, timeout=30_000)
     after = _output_images(page)
     assert len(after) == 4 and not set(after) & set(before)
     assert page.get_by_text("VAE-2 loss for this digit").is_visible()
@@ -37,6 +45,7 @@ def test_reconstruct_a_chosen_test_digit(page):
 
 def test_blank_drawing_shows_a_closable_toast_and_keeps_outputs(page):
     page.get_by_text("test digit labelled").wait_for(timeout=30_000)
+    page.wait_for_function(SHOWN, arg=4, timeout=30_000)
     before = _output_images(page)
     page.get_by_role("tab", name="Draw").first.click()
     page.get_by_role("button", name="Reconstruct my drawing").click()
