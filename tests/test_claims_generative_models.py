@@ -192,11 +192,11 @@ def test_importance_sampling_lifts_the_elbo_and_the_gap_varies_by_digit(test_dig
     assert float((exact - iwae).max()) > 5  # and a loose one on some digits
     hard = elbo_gap.elbo_and_bounds(load_test_digit(218)[0], seed=0)
     easy = elbo_gap.elbo_and_bounds(load_test_digit(0)[0], seed=0)
-    assert hard.bound_mean[-1] - hard.elbo == pytest.approx(23, abs=1.5)
+    assert hard.bound_mean[-1] - hard.elbo == pytest.approx(26, abs=1.5)
     assert hard.elbo == pytest.approx(-170.6, abs=0.1)
-    assert hard.bound_mean[-1] == pytest.approx(-147.5, abs=0.1)
+    assert hard.bound_mean[-1] == pytest.approx(-145.0, abs=0.1)
     assert hard.exact == pytest.approx(-133.6, abs=0.05)
-    assert hard.exact - hard.bound_mean[-1] == pytest.approx(14, abs=0.5)  # "14 nats missing"
+    assert hard.exact - hard.bound_mean[-1] == pytest.approx(11.4, abs=0.5)  # "11 nats missing"
     assert easy.bound_mean[-1] - easy.elbo < 1  # about 0.3 nats
     assert abs(easy.exact - easy.bound_mean[-1]) < 0.05
     first100 = test_digits.as_float(slice(0, 100))
@@ -407,11 +407,11 @@ def test_the_gaussian_posterior_misses_most_on_a_badly_fitted_digit():
     assert label == 4
     bad = elbo_gap.elbo_and_bounds(x, seed=0)
     gap = bad.bound_mean[-1] - bad.elbo
-    assert gap == pytest.approx(119, abs=3)
+    assert gap == pytest.approx(136, abs=3)
     assert bad.exact == pytest.approx(-204.0, abs=0.05)
     assert bad.exact - bad.elbo == pytest.approx(370, abs=1)  # the true gap
     assert bad.elbo == pytest.approx(-574, abs=1) and bad.bound_mean[-1] == pytest.approx(
-        -455, abs=1
+        -438, abs=1
     )
     assert bad.recon > 3 * _metrics("vae-2")["recon"]  # badly reconstructed: 568 vs 133 nats
     assert bad.bound_mean[-1] > bad.bound_mean[-3] > bad.bound_mean[0]  # still climbing with K

@@ -15,12 +15,17 @@ p(z|x), even K = 1000 stays tens or hundreds of nats below. With a 2-D latent th
 computable: log p(x) = log ∫ p(x|z) p(z) dz by quadrature on a fine grid
 (``kit.evaluate.exact_log_px``, within 0.01 nats), drawn as a horizontal line, so the chart
 shows the true gap log p(x) - ELBO = KL(q(z|x) || p(z|x)) and how much of it K = 1000 closes.
-Each L_K is estimated by averaging many independent draws (about ``SAMPLE_BUDGET`` samples of z
-in all per K), so the curve shows the expected bound rather than one noisy draw.
+Each L_K is estimated by averaging many independent draws, so the curve shows the expected bound
+rather than one noisy draw. All draws come from one pool of ``POOL`` samples z_m ~ q(z|x),
+decoded once: for each K the pool is split into POOL // K disjoint groups of K, each group one
+independent draw of L_K (draws for different K share samples, which the chart does not need
+independent). The same pool gives the reconstruction term, E_q[-log p(x|z)] ≈ mean_m of
+-log p(x|z_m).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,13 +35,11 @@ from kit.demos.common import as_int, get_model, load_test_digit, to_display
 from kit.demos.render import BLACK, TAB, Canvas, Panel
 from kit.evaluate import exact_log_px
 from kit.exact_table import exact_table
-from kit.losses import bce_reconstruction, importance_log_px
-from kit.posterior import DiagonalGaussian
+from kit.losses import bce_reconstruction, standard_normal_log_prob
 
 MODEL = "vae-2"
 K_VALUES = (1, 2, 5, 10, 50, 100, 500, 1000)
-SAMPLE_BUDGET = 500  # samples of z per K (at least one draw): K=1 is averaged over 500 draws
-RECON_SAMPLES = 1000  # samples of z for the reconstruction term E_q[-log p(x|z)]
+POOL = 1000  # samples z ~ q(z|x), decoded once: POOL // K draws of L_K for each K (<= POOL)
 MAX_SEED = 2**31 - 1
 
 
@@ -45,7 +48,7 @@ class BoundCurve:
     """Named output of ``elbo_and_bounds`` for one digit, all in nats."""
 
     recon: float
-    """E_q[-log p(x|z)], Monte Carlo over ``RECON_SAMPLES`` draws."""
+    """E_q[-log p(x|z)], Monte Carlo over the ``POOL`` samples."""
     kl: float
     """KL(q(z|x) || N(0, I)), closed form."""
     elbo: float
@@ -57,7 +60,7 @@ class BoundCurve:
     bound_std: np.ndarray
     """(len(k),) spread (std) of one draw of the bound (0 where only one draw fits the budget)."""
     draws: np.ndarray
-    """(len(k),) how many independent draws were averaged for each K."""
+    """(len(k),) how many independent draws were averaged for each K (POOL // K)."""
     exact: float
     """log p(x) by quadrature over the 2-D latent plane (``kit.evaluate.exact_log_px``)."""
 
@@ -77,18 +80,18 @@ def elbo_and_bounds(x: torch.Tensor, seed: int = 0, exact: float | None = None) 
     g = torch.Generator().manual_seed(seed)
     post = model.encode(x)  # q(z|x): mu, logvar each (1, d)
     kl = float(post.kl()[0])  # KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1)
-    z = post.sample(g, n=RECON_SAMPLES)[:, 0]  # (S, d)
-    logits = model.decode_logits(z)  # (S, d) -> (S, 1, 28, 28), one batched decode
-    recon = float(bce_reconstruction(logits, x.expand_as(logits)).mean())  # E_q[-log p(x|z)]
+    z = post.sample(g, n=POOL)  # (M, 1, d), z_m ~ q(z|x)
+    logits = model.decode_logits(z[:, 0])  # (M, d) -> (M, 1, 28, 28), one batched decode
+    log_px_z = -bce_reconstruction(logits, x.expand_as(logits))  # (M,) log p(x|z_m)
+    recon = float(-log_px_z.mean())  # E_q[-log p(x|z)]
+    # log w_m = log p(x|z_m) + log p(z_m) - log q(z_m|x)
+    log_w = log_px_z + standard_normal_log_prob(z[:, 0]) - post.log_prob(z)[:, 0]  # (M,)
 
     means, stds, draws = [], [], []
-    d = post.mu.shape[-1]
     for k in K_VALUES:
-        reps = max(1, SAMPLE_BUDGET // k)  # independent draws of L_K, as a batch of copies of x
-        post_rep = DiagonalGaussian(post.mu.expand(reps, d), post.logvar.expand(reps, d))
-        x_rep = x.expand(reps, *x.shape[1:])  # (R, 1, 28, 28)
-        # one decode of K * R samples: log (1/K) sum_k p(x|z_k) p(z_k) / q(z_k|x), for each copy
-        bounds = importance_log_px(post_rep, model.decode_logits, x_rep, k=k, generator=g, chunk=k)
+        reps = POOL // k  # disjoint groups of K samples: independent draws of L_K
+        groups = log_w[: reps * k].view(reps, k)  # (R, K)
+        bounds = torch.logsumexp(groups, dim=1) - math.log(k)  # log (1/K) sum_k w_k, (R,)
         means.append(float(bounds.mean()))
         stds.append(float(bounds.std()) if reps > 1 else 0.0)
         draws.append(reps)
