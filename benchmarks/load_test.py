@@ -3,6 +3,7 @@
     python benchmarks/load_test.py [--clients 20 50] [--duration 20] [--url http://127.0.0.1:7860]
                                    [--only API_NAME ...] [--no-plots] [--skip-train]
                                    [--vary] [--abuse [--others 10]]
+                                   [--vary --before REF [--rounds 2]]
 
 Starts its own ``python app.py`` on a free loopback port (or uses ``--url``, which must be a
 loopback address), warms every endpoint once, then for each client count runs that many
@@ -26,6 +27,12 @@ refusals (HTTP 503 "Queue is full") and HTTP 5xx other than those. Targets, each
 drawn from its range, from /config; a few different digit images), so the server's caches miss
 as they would with real visitors.
 
+``--before REF`` (with ``--vary``) also serves the code at git ref REF (a temporary worktree,
+its own ``python app.py``) and, for each client count, alternates ``--rounds`` runs of
+``--duration`` seconds against the old and the new app; it prints both sides' requests/s, p95
+and errors and the throughput ratio. Target at 20 clients: >= 10x the old requests/s, p95 <=
+1.5 s, zero errors (issue 10, measured against the commit before the speed work, 053fca3^).
+
 ``--abuse`` replaces the client-count runs with the attack suite: for ``--duration`` seconds,
 ``--others`` ordinary clients (own sessions, varied inputs) use the app while, at the same time,
 one client floods the queue from one session (re-joining every endpoint as fast as it is
@@ -42,11 +49,14 @@ from __future__ import annotations
 import argparse
 import io
 import random
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -71,6 +81,7 @@ TRAIN = "train_live"
 P95_TARGET_S = 1.5
 ABUSE_P95_TARGET_S = 3.0
 RSS_TOLERANCE = 0.10
+THROUGHPUT_RATIO_TARGET = 10.0
 TRAIN_STEPS = 15  # each of the two train_live calls: a few seconds of CPU
 
 
@@ -449,6 +460,58 @@ def abuse(
     return verdicts
 
 
+@contextmanager
+def old_app(ref: str):
+    """``python app.py`` served from a temporary git worktree of ``ref`` (removed afterwards)."""
+    path = Path(tempfile.mkdtemp(prefix="latent-lab-before-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    server = None
+    try:
+        server = start_app(root=path, timeout=300)
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+
+
+def compare(new: Workload, old: Workload, clients: list[int], args) -> list[bool]:
+    """Alternate runs against the old and the new app; their throughput ratio, per level."""
+    verdicts = []
+    for n in clients:
+        side: dict[str, list[CallResult]] = {"old": [], "new": []}
+        wall = {"old": 0.0, "new": 0.0}
+        for _ in range(args.rounds):
+            for name, work in (("old", old), ("new", new)):
+                t0 = time.monotonic()
+                side[name] += run_clients(work, n, args.max_requests, args.duration, args.timeout)
+                wall[name] += time.monotonic() - t0
+        rates = {}
+        for name in ("old", "new"):
+            rates[name] = sum(r.ok for r in side[name]) / wall[name]
+            report(side[name], f"{name} app, {n} clients, {args.rounds} x {args.duration:.0f} s, "
+                               f"{rates[name]:.1f} completed req/s")  # fmt: skip
+        total = stats(side["new"])
+        ratio = rates["new"] / rates["old"] if rates["old"] else float("inf")
+        detail = (
+            f"old {rates['old']:.2f} req/s (p95 {stats(side['old']).p95:.2f} s), new "
+            f"{rates['new']:.2f} req/s (p95 {total.p95:.2f} s): {ratio:.1f}x; new errors "
+            f"{total.errors}, queue-full {total.refusals}, 5xx {total.http_5xx}"
+        )
+        if n <= 20:
+            passed = (
+                ratio >= THROUGHPUT_RATIO_TARGET
+                and total.p95 <= P95_TARGET_S
+                and total.errors == total.refusals == total.http_5xx == 0
+            )
+            target = f">= {THROUGHPUT_RATIO_TARGET:g}x the old throughput, p95 <= {P95_TARGET_S} s"
+            verdicts.append(check(f"{n} clients: {target}, zero errors", passed, detail))
+        else:
+            print(f"{n} clients: {detail}")
+    return verdicts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[20, 50])
@@ -472,7 +535,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a new Gradio session per call (bare HTTP callers) instead of one per client",
     )
+    parser.add_argument("--before", metavar="REF", help="compare throughput with git ref REF")
+    parser.add_argument("--rounds", type=int, default=2, help="alternations with --before")
     args = parser.parse_args(argv)
+    if args.before and (args.abuse or args.url or not args.vary):
+        parser.error("--before goes with --vary, and without --abuse or --url")
 
     server = None
     if args.url:
@@ -493,6 +560,13 @@ def main(argv: list[str] | None = None) -> int:
         report(warm, "warm-up: every endpoint once, one client (cold caches)")
 
         verdicts = []
+        if args.before:
+            with old_app(args.before) as before:
+                print(f"started the app at {args.before} on {before.url}")
+                old = Workload.discover(before.url, vary=True).only(args.only, not args.no_plots)
+                run_clients(old, 1, len(old.endpoints), timeout=args.timeout)  # its warm-up
+                verdicts += compare(work, old, args.clients, args)
+            return 0 if all(verdicts) else 1
         if args.abuse:
             verdicts += abuse(
                 work, args.others, args.duration, args.timeout, server, tuple(args.attacks)

@@ -80,13 +80,15 @@ def start_app(
     launch_overrides: dict[str, Any] | None = None,
     timeout: float = 120.0,
     log_dir: str | os.PathLike | None = None,
+    root: str | os.PathLike | None = None,
 ) -> AppServer:
     """Start the app on a free 127.0.0.1 port and wait until its page answers HTTP 200.
 
     ``env`` adds environment variables (e.g. ``GRADIO_TEMP_DIR``, ``LATENT_LAB_MODELS_DIR``).
     Without ``launch_overrides`` this runs ``python app.py`` exactly; with them it serves
     app.py's ``demo`` through ``kit.ui.server.serve(demo, **launch_overrides)``. The server's
-    output goes to a log file (a pipe nobody reads would block it once full).
+    output goes to a log file (a pipe nobody reads would block it once full). ``root``: the
+    checkout to serve (default: this one), e.g. an old commit's worktree for a comparison.
     """
     port = free_port()
     full_env = {
@@ -107,7 +109,9 @@ def start_app(
     log_dir = Path(log_dir or tempfile.mkdtemp(prefix="latent-lab-server-"))
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=root or ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+        )
     server = AppServer(f"http://127.0.0.1:{port}", proc, log_path, dict(env or {}))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

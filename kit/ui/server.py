@@ -52,6 +52,7 @@ from kit.ui.edge import (
     EdgeGuard,
     EventRoutes,
 )
+from kit.ui.memory import MemoryTrimmer
 
 MODEL_CONCURRENCY_ID = "models"
 MODEL_CONCURRENCY_LIMIT = 2  # two cores, one torch thread per request
@@ -316,4 +317,5 @@ def serve(demo: gr.Blocks, **launch_overrides) -> None:
     gc.collect()
     gc.freeze()  # startup objects (torch, gradio, models) leave the GC's scans: shorter pauses
     settings = {**launch_settings(demo), **launch_overrides}
+    MemoryTrimmer().start()  # freed per-request memory goes back to the system
     demo.queue(**queue_settings()).launch(**settings)
