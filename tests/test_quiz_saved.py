@@ -275,3 +275,52 @@ def test_a_link_to_a_saved_question_opens_it_with_interval_labels(tmp_path):
     labels = st.grade_labels(out["previews"])
     assert all(" · " in label for label in labels.values()), labels
     assert f"0 of {len(BUNDLED) + 1} reviewed" in out["stats"]  # the stats count it too
+
+
+# ---- the wiring: menus and the card on screen after a removal ------------------------------
+
+
+def test_a_menu_keeps_only_the_values_it_still_offers():
+    assert bank.still_offered(["a", "gone", "b"], ["b", "a"]) == ["a", "b"]
+    assert bank.still_offered(["q1", "q2"], [("Title one", "q1")]) == ["q1"]
+    assert bank.still_offered(None, ["a"]) == []
+
+
+def _handler(demo, name):
+    """The first event whose function is ``name`` (the bank's upload has two triggers)."""
+    return next(f for f in demo.fns.values() if getattr(f.fn, "__name__", "") == name)
+
+
+def _by(result: dict, key: str):
+    """The update of the one component whose label or elem_id is ``key``."""
+    (value,) = [v for c, v in result.items() if key in (getattr(c, "label", None), c.elem_id)]
+    return value
+
+
+def _menu(result: dict, label: str, prop: str):
+    return _by(result, label).constructor_args[prop]
+
+
+def test_removing_a_file_clears_its_card_and_the_menu_values_it_gave(tmp_path):
+    from kit.ui import build_app_and_links
+
+    demo = build_app_and_links()[0]
+    upload, remove = _handler(demo, "upload_fn"), _handler(demo, "remove_fn")
+    path = tmp_path / "mine-one.md"
+    path.write_text(_text("mine-one").replace("tags: [", "tags: [my-own-tag, "), "utf-8")
+    chosen = [["vae-foundations"], ["my-own-tag", "sampling"], ["mine-one", BUNDLED[0]], []]
+    up = bank.upload_questions([str(path)], [], {})
+    wired = upload.fn([str(path)], [], {}, *chosen)
+    assert "my-own-tag" in _menu(wired, "Tags", "choices")
+    assert _menu(wired, "Tags", "value") == chosen[1]  # still offered: kept
+    mine, texts = up["user_questions"], up["sources"]
+
+    out = remove.fn(["mine-one"], mine, texts, "mine-one", *chosen)
+    assert "my-own-tag" not in _menu(out, "Tags", "choices")
+    assert _menu(out, "Tags", "value") == ["sampling"]  # the removed file's tag is unchosen
+    assert _menu(out, "Topics", "value") == ["vae-foundations"]
+    assert _menu(out, "Questions (in this order)", "value") == [BUNDLED[0]]
+    assert _by(out, "quiz-front") == bank.REMOVED_CARD
+    assert _by(out, "quiz-back") == ""  # the removed card's answer goes with it
+    kept = remove.fn(["mine-one"], mine, texts, BUNDLED[0], *chosen)  # another card stays
+    assert not [c for c in kept if c.elem_id in ("quiz-back", "quiz-front")]

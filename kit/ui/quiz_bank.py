@@ -144,6 +144,14 @@ def file_choices(user_questions=None, left_out=()) -> list[tuple[str, str]]:
     ]
 
 
+def still_offered(chosen, options) -> list:
+    """The values of ``chosen`` that a menu's new ``options`` (values or (label, value) pairs)
+    still hold: a menu whose choices shrink must drop the others, or Gradio refuses the next
+    event that reads it ("not in the list of choices")."""
+    values = {o[1] if isinstance(o, tuple) else o for o in options}
+    return [v for v in chosen or [] if v in values]
+
+
 def files_note(user_questions=None, left_out=()) -> str:
     """The line above the remove picker: how many files, and where they are kept."""
     n = len(user_questions or [])
@@ -236,48 +244,51 @@ def build(
     private = {"api_visibility": "private"}
     pick, pick_topics = interview["pick"], interview["pick_topics"]
 
-    def view(out) -> dict:
+    menus_in = [study.topics, study.tags, pick, pick_topics]  # what a learner may have chosen
+
+    def view(out, chosen=None) -> dict:
+        """The page for ``out``; ``chosen``: the values of ``menus_in`` (None at page load)."""
+        chosen = chosen or [None] * len(menus_in)
         mine, left_out = out["user_questions"], out["left_out"]
         menus = filter_choices(mine)
+        options = [menus["topics"], menus["tags"], question_choices(mine), menus["topics"]]
         shown = {
             user_questions: mine,
             sources: out["sources"],
             note: files_note(mine, left_out),
-            picker: gr.Dropdown(choices=file_choices(mine, left_out), value=[]),
+            picker: gr.Dropdown(choices=file_choices(mine, left_out), value=[], multiselect=True),
             table: bank_table(mine),
-            study.topics: gr.Dropdown(choices=menus["topics"]),
-            study.tags: gr.Dropdown(choices=menus["tags"]),
-            pick: gr.Dropdown(choices=question_choices(mine)),
-            pick_topics: gr.Dropdown(choices=menus["topics"]),
         }
+        for menu, offered, values in zip(menus_in, options, chosen, strict=True):  # all multiselect
+            kept = {} if values is None else {"value": still_offered(values, offered)}
+            shown[menu] = gr.Dropdown(choices=offered, multiselect=True, **kept)
         if "saved" in out:
             shown[saved] = out["saved"]
         return shown
 
-    def upload_fn(paths, mine, texts):
+    def upload_fn(paths, mine, texts, *chosen):
         out = user_errors(upload_questions)(paths, mine, texts)
-        return {**view(out), upload_report: out["report"]}
+        return {**view(out, chosen), upload_report: out["report"]}
 
-    outputs = [user_questions, sources, saved, note, picker, table, study.topics, study.tags]
-    outputs += [pick, pick_topics]
+    outputs = [user_questions, sources, saved, note, picker, table, *menus_in]
     upload_outputs = [*outputs, upload_report]
-    upload_btn.click(upload_fn, [upload, user_questions, sources], upload_outputs, **private)
-    folder_btn.upload(upload_fn, [folder_btn, user_questions, sources], upload_outputs, **private)
+    upload_inputs = [user_questions, sources, *menus_in]
+    upload_btn.click(upload_fn, [upload, *upload_inputs], upload_outputs, **private)
+    folder_btn.upload(upload_fn, [folder_btn, *upload_inputs], upload_outputs, **private)
 
-    def remove_fn(ids, mine, texts, current):
+    def remove_fn(ids, mine, texts, current, *chosen):
         out = user_errors(remove_questions)(ids, mine, texts, current)
-        shown = {**view(out), upload_report: out["report"]}
-        if out["current"] != current:
+        shown = {**view(out, chosen), upload_report: out["report"]}
+        if out["current"] != current:  # the card on screen, its answer and demo go with it
             due = "The card on screen was removed with its file."
             shown.update({study.current: None, study.front: REMOVED_CARD, study.due: due})
-            shown.update(study.labels(None))  # plain grade labels: no card to grade
+            shown.update({**study.labels(None), **study.cleared()})  # no card to grade
         return shown
 
-    card = [study.current, study.front, study.due, *study.grade_buttons]
     remove_btn.click(
         remove_fn,
-        [picker, user_questions, sources, study.current],
-        [*outputs, upload_report, *card],
+        [picker, user_questions, sources, study.current, *menus_in],
+        [*outputs, upload_report, *study.card_outputs],
         **private,
     )
     anki_btn.click(shown_file(anki_file), [user_questions], [anki_out], **private)

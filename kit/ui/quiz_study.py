@@ -224,6 +224,9 @@ class Study:
     """The four grade buttons (again, hard, good, easy)."""
     labels: object
     """``labels(previews) -> {button: update}``: each grade button says when the card returns."""
+    cleared: object
+    """``cleared() -> {component: update}``: the typed answer, back, hints and inline demo of
+    the card on screen emptied (what a new card does; the rest of ``card_outputs`` is not in it)."""
 
 
 def build(
@@ -289,11 +292,8 @@ def build(
     def labels(previews):
         return {grade_btns[r]: gr.Button(value=v) for r, v in grade_labels(previews).items()}
 
-    def next_fn(*args):
-        out = user_errors(show_next_card)(*args)
+    def cleared():
         return {
-            **{card[k]: v for k, v in out.items() if k in card},
-            **labels(out.get("previews")),
             typed: "",
             back: "",
             hints: "",
@@ -302,6 +302,14 @@ def build(
             panel.images: gr.Gallery(value=None, visible=False),
             panel.figure: gr.Plot(value=None, visible=False),
             panel.text: "",
+        }
+
+    def next_fn(*args):
+        out = user_errors(show_next_card)(*args)
+        return {
+            **{card[k]: v for k, v in out.items() if k in card},
+            **labels(out.get("previews")),
+            **cleared(),
         }
 
     card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline, *grade_btns.values()]
@@ -380,4 +388,5 @@ def build(
         next_fn,
         list(grade_btns.values()),
         labels,
+        cleared,
     )
