@@ -180,5 +180,5 @@ def session_room(already: int, arriving: int, limit: int = MAX_SESSION_QUESTIONS
         kept,
         dropped,
         f"{dropped} question(s) left out: a page keeps at most {limit} of your own questions "
-        f"(you had {already}); reload the page to start over with other files",
+        f"(you had {already}); remove some of them to add others",
     )

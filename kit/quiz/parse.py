@@ -5,7 +5,9 @@ A file is read as bytes (size cap, not empty, UTF-8), tokenised with markdown-it
 of every key so messages point at it), and its level-2 sections checked for name, order and
 content (key point levels and keywords that cannot be met by chance, the Junior/Senior/Staff
 levels, red flags with their reasons, follow-ups with their answers). ``load_bank`` does this for files and folders and then checks that ids are unique;
-``load_upload`` does the same for a learner's own files, with caps on how many and how big.
+``load_upload`` does the same for a learner's own files, with caps on how many and how big,
+and ``load_texts`` for the files their browser kept (``kit.quiz.saved``); all three read a
+file's bytes through ``parse_bytes``.
 Nothing here raises on a bad file: every fault becomes a ``Problem`` and the good files load.
 """
 
@@ -723,6 +725,14 @@ def parse_file(
     """
     path = Path(path)
     shown = str(path) if shown is None else shown
+    data = _read_capped(path, shown)
+    if isinstance(data, Problem):
+        return None, [data]
+    return parse_bytes(data, shown, folder_topic=_folder_topic(path), demos=demos)
+
+
+def _read_capped(path: Path, shown: str) -> bytes | Problem:
+    """A file's bytes, never more than ``MAX_FILE_BYTES + 1`` read, or why it cannot be used."""
     try:
         size = path.stat().st_size
         if size <= MAX_FILE_BYTES:
@@ -730,21 +740,45 @@ def parse_file(
                 data = f.read(MAX_FILE_BYTES + 1)
             size = len(data)
     except OSError as exc:
-        return None, [Problem(shown, 1, f"cannot read the file: {exc.strerror or exc}")]
+        return Problem(shown, 1, f"cannot read the file: {exc.strerror or exc}")
     if size > MAX_FILE_BYTES:
-        return None, [
-            Problem(
-                shown,
-                1,
-                f"file is {size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB cap: shorten it",
-            )
-        ]
+        return _too_big(shown, size)
+    return data
+
+
+def _too_big(shown: str, size: int) -> Problem:
+    return Problem(
+        shown, 1, f"file is {size:,} bytes, over the {MAX_FILE_BYTES // 1024} KiB cap: shorten it"
+    )
+
+
+def decode_question(data: bytes) -> str:
+    """A question file's bytes as text (UTF-8, a byte order mark dropped); raises
+    ``UnicodeDecodeError``."""
+    return data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark is harmless
+
+
+def parse_bytes(
+    data: bytes,
+    shown: str,
+    *,
+    folder_topic: str | None = None,
+    demos: Demos | None = None,
+) -> tuple[Question | None, list[Problem]]:
+    """One question file's bytes -> (the Question, []) or (None, its problems); never raises.
+
+    Every file a learner gives goes through here, whether read from an upload (``parse_file``)
+    or from their browser (``load_texts``): the size cap, not empty, UTF-8, the parsing budget
+    (``parse_text``), and no stack trace for whatever the parsers may raise.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return None, [_too_big(shown, len(data))]
     if not data.strip():
         return None, [
             Problem(shown, 1, "file is empty: a question needs front matter and sections")
         ]
     try:
-        text = data.decode("utf-8")
+        text = decode_question(data)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, [
@@ -755,9 +789,8 @@ def parse_file(
                 "save the file as UTF-8",
             )
         ]
-    text = text.removeprefix("\ufeff")  # a byte order mark is harmless
     try:
-        return parse_text(text, shown, folder_topic=_folder_topic(path), demos=demos)
+        return parse_text(text, shown, folder_topic=folder_topic, demos=demos)
     except Exception as exc:  # never a stack trace for a learner's file
         return None, [
             Problem(shown, 1, f"could not read the question ({type(exc).__name__}: {exc})")
@@ -830,11 +863,31 @@ def _load(
     demos: Demos | None,
 ) -> Bank:
     """Parse every file, keep the first question of each id, report the later ones."""
+
+    def parsed():
+        for path, shown in files:
+            data = _read_capped(path, shown)
+            if isinstance(data, Problem):
+                yield shown, b"", None, [data]
+            else:
+                folder = _folder_topic(path)
+                yield shown, data, *parse_bytes(data, shown, folder_topic=folder, demos=demos)
+
+    return _first_of_each_id(parsed(), problems, existing)
+
+
+def _first_of_each_id(
+    parsed: Iterable[tuple[str, bytes, Question | None, list[Problem]]],
+    problems: list[Problem],
+    existing: Mapping[str, str],
+) -> Bank:
+    """The parsed files (shown name, bytes, question, problems) as a bank: the first question
+    of each id kept with its file's text, later ones reported."""
     questions: list[Question] = []
+    sources: dict[str, str] = {}
     first: dict[str, Question] = {}
     problems = list(problems)
-    for path, shown in files:
-        question, found = parse_file(path, shown=shown, demos=demos)
+    for shown, data, question, found in parsed:
         problems.extend(found)
         if question is None:
             continue
@@ -857,7 +910,8 @@ def _load(
         else:
             first[question.id] = question
             questions.append(question)
-    return Bank(questions=questions, problems=sorted(problems, key=_by_place))
+            sources[question.id] = decode_question(data)  # it parsed, so it decodes
+    return Bank(questions=questions, problems=sorted(problems, key=_by_place), sources=sources)
 
 
 def load_bank(
@@ -905,3 +959,21 @@ def load_upload(
         return Bank(problems=[Problem(first, 1, message)])
     existing = {i: "a bundled question" for i in existing_ids}
     return _load(files, problems, existing, demos)
+
+
+def load_texts(
+    files: Iterable[tuple[str, bytes]],
+    existing_ids: Collection[str] = (),
+    *,
+    demos: Demos | None = None,
+) -> Bank:
+    """Question files given as (name, bytes), e.g. a learner's files kept in their browser;
+    never raises.
+
+    Each goes through ``parse_bytes``, like an uploaded file, and the ids are checked the same
+    way as ``load_upload`` checks them (``existing_ids`` taken, the second file of an id
+    reported). The caller bounds how many files and bytes it passes (``kit.quiz.saved``).
+    """
+    existing = {i: "a bundled question" for i in existing_ids}
+    parsed = ((name, data, *parse_bytes(data, name, demos=demos)) for name, data in files)
+    return _first_of_each_id(parsed, [], existing)

@@ -209,6 +209,8 @@ class Bank:
     """The valid questions, in file order (sorted paths)."""
     problems: list[Problem] = field(default_factory=list)
     """Everything wrong, sorted by path and line."""
+    sources: dict[str, str] = field(default_factory=dict, repr=False)
+    """Each question's file as text, by question id (what a learner's browser keeps)."""
 
     @property
     def ok(self) -> bool:

@@ -57,6 +57,7 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
     with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE, head=quiz_study.KEYS_HEAD) as demo:
         gr.Markdown(INTRO)
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
+        saved = quiz_tab.files_store()  # the visitor's own question files, likewise
         anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
         tab_links: dict[str, list[DemoLink]] = {}
         with gr.Tabs() as tabs:
@@ -67,10 +68,11 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
                     navigate.wire_tab_opening(tab, tab_links[tab_id])
             links = {link.id: link for group in tab_links.values() for link in group}
             with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
-                study = quiz_tab.build(demo, tabs, progress, links, anchor)
+                study, mine = quiz_tab.build(demo, tabs, progress, saved, links, anchor)
             with gr.Tab("Interview room", id="room"):
                 room = rooms_tab.build(demo)
-        _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz, room)
+        _wire_page_load(demo, tabs, anchor, (progress, saved), tab_links, links, study, mine, room)
+        _wire_quiz_opening(quiz, progress, study, mine)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
     return demo, links
@@ -87,13 +89,24 @@ def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
     return demo, links
 
 
-def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz, room) -> None:
-    """The one page-load event: a ``?demo=``, ``?q=`` or ``?room=`` link, else the first tab."""
+def _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, room) -> None:
+    """The one page-load event: the visitor's own question files read back from the browser,
+    then a ``?demo=``, ``?q=`` or ``?room=`` link, else the first tab. ``stores``: the progress
+    and the files ``gr.BrowserState``s."""
     first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
     every = {id(c): c for link in links.values() for c in link.components()}
-    card = [study.current, study.front, study.due, study.stats]
+    card = [study.current, study.front, study.due, study.stats, *study.grade_buttons]
 
-    def on_load(request: gr.Request, stored, *first_values):
+    def on_load(request: gr.Request, stored, files, *first_values):
+        try:  # a bad saved file is a warning inside; only a bug gets here, and the page loads
+            restored = user_errors(mine.restore)(files)
+        except gr.Error as err:
+            gr.Warning(err.message)
+            restored = {}
+        mine_now = restored.get(mine.user_questions, [])
+        return {**restored, **opened(request, stored, mine_now, first_values)}
+
+    def opened(request, stored, user_questions, first_values) -> dict:
         query = dict(request.query_params) if request is not None else {}
         if "demo" in query:
             try:
@@ -112,47 +125,52 @@ def _wire_page_load(demo, tabs, anchor, progress, tab_links, links, study, quiz,
             return {tabs: gr.Tabs(selected="room"), **room.load(query)}
         if "q" in query:
             try:
-                out = user_errors(study_open)(str(query["q"])[:200], stored)
+                out = user_errors(study_open)(str(query["q"])[:200], stored, user_questions)
             except gr.Error as err:
                 gr.Warning(err.message)
             else:
                 return {tabs: gr.Tabs(selected="quiz"), anchor: "quiz-card", **out}
         return first_fn(*first_values)
 
-    def study_open(question_id, stored):
+    def study_open(question_id, stored, user_questions):
         from kit.ui.quiz_study import open_question
 
-        out = open_question(question_id, stored)
+        out = open_question(question_id, stored, user_questions)
         return {
             study.current: out["current"],
             study.front: out["front"],
             study.due: out["due"],
             study.stats: out["stats"],
+            **study.labels(out["previews"]),
         }
 
-    outputs = [tabs, anchor, *every.values(), *card, *room.outputs]
+    outputs = [tabs, anchor, *every.values(), *card, *room.outputs, *mine.outputs]
     outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
     demo.load(
         on_load,
-        [progress, *first_inputs],
+        [*stores, *first_inputs],
         outputs,
         api_visibility="private",
         show_progress="hidden",
     ).then(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
 
-    def quiz_opened(stored, current, *filters):
-        """The first card and the stats, unless a card is already on screen."""
+
+def _wire_quiz_opening(quiz, progress, study, mine) -> None:
+    """Opening the Quiz tab: the stats, and the first due card unless one is on screen."""
+
+    def quiz_opened(stored, current, user_questions, *filters):
         from kit.ui.quiz_study import load_progress, stats_markdown
 
         p = load_progress(stored)
-        out = {study.stats: stats_markdown(p)}
+        out = {study.stats: stats_markdown(p, user_questions)}
         if current is None:
-            out.update(study.next_fn(p, *filters, None, []))
+            out.update(study.next_fn(p, *filters, None, user_questions))
         return out
 
+    filters = [study.topics, study.difficulties, study.tags]
     quiz.select(
         quiz_opened,
-        [progress, study.current, study.topics, study.difficulties, study.tags],
+        [progress, study.current, mine.user_questions, *filters],
         [study.stats, *study.card_outputs],
         api_visibility="private",
     )

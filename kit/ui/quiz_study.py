@@ -163,7 +163,8 @@ def open_question(question_id: str, progress, user_questions=None) -> dict:
                 "current": q.id,
                 "front": question_html(q),
                 "due": due,
-                "stats": stats_markdown(p),
+                "stats": stats_markdown(p, user_questions),
+                "previews": grade_previews(p, q.id, now_utc()),
             }
     raise gr.Error(
         f"There is no question {question_id[:60]!r} in this app: here is your next due card.",
@@ -219,6 +220,13 @@ class Study:
     """What a new card replaces: current, front, due, the typed answer, back, hints, shown."""
     next_fn: object
     """The handler that puts the next due card on screen (for the quiz tab's first opening)."""
+    grade_buttons: list
+    """The four grade buttons (again, hard, good, easy)."""
+    labels: object
+    """``labels(previews) -> {button: update}``: each grade button says when the card returns."""
+    cleared: object
+    """``cleared() -> {component: update}``: the typed answer, back, hints and inline demo of
+    the card on screen emptied (what a new card does; the rest of ``card_outputs`` is not in it)."""
 
 
 def build(
@@ -284,11 +292,8 @@ def build(
     def labels(previews):
         return {grade_btns[r]: gr.Button(value=v) for r, v in grade_labels(previews).items()}
 
-    def next_fn(*args):
-        out = user_errors(show_next_card)(*args)
+    def cleared():
         return {
-            **{card[k]: v for k, v in out.items() if k in card},
-            **labels(out.get("previews")),
             typed: "",
             back: "",
             hints: "",
@@ -297,6 +302,14 @@ def build(
             panel.images: gr.Gallery(value=None, visible=False),
             panel.figure: gr.Plot(value=None, visible=False),
             panel.text: "",
+        }
+
+    def next_fn(*args):
+        out = user_errors(show_next_card)(*args)
+        return {
+            **{card[k]: v for k, v in out.items() if k in card},
+            **labels(out.get("previews")),
+            **cleared(),
         }
 
     card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline, *grade_btns.values()]
@@ -363,4 +376,17 @@ def build(
     import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **private)
 
     wire_panel(panel, _current_card, [current], links, tabs, anchor, find_question, user_questions)
-    return Study(current, front, due, stats_md, topics, difficulties, tags, card_outputs, next_fn)
+    return Study(
+        current,
+        front,
+        due,
+        stats_md,
+        topics,
+        difficulties,
+        tags,
+        card_outputs,
+        next_fn,
+        list(grade_btns.values()),
+        labels,
+        cleared,
+    )

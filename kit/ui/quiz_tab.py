@@ -1,9 +1,10 @@
 """Quiz tab: study cards with spaced repetition, run live interviews, load your own questions.
 
-Per-user state: the study progress lives in the visitor's browser (``gr.BrowserState``, so it
-survives a reload and a server restart); the card on screen, the interview session and any
-uploaded questions live in ``gr.State`` (this page only). Nothing per-user is kept in module
-globals; the bundled bank is read-only and cached.
+Per-user state: the study progress and the text of the visitor's own question files live in
+their browser (two ``gr.BrowserState``s, so both survive a reload and a server restart, and a
+bad value of one never costs the other); the card on screen, the interview session and the
+questions parsed from the visitor's files live in ``gr.State`` (this page). Nothing per-user is
+kept in module globals; the bundled bank is read-only and cached.
 
 This module holds what the three modes share and assembles them; each mode is its own builder
 (``quiz_study``, ``quiz_interview``, ``quiz_bank``) with plain handler functions that tests call
@@ -42,6 +43,7 @@ $\log p(x) \ge \mathbb{E}_{q}[\log p(x\mid z)] - \mathrm{KL}(q(z\mid x)\,\|\,p(z
 # server restart. It guards nothing secret (the visitor's own study record, in their browser).
 STATE_SECRET = os.environ.get("LATENT_LAB_STATE_SECRET", "latent-lab-quiz-progress-v1")
 STORAGE_KEY = "latent-lab-quiz-progress"
+FILES_STORAGE_KEY = "latent-lab-quiz-files"  # the visitor's own question files (kit.quiz.saved)
 EXPORT_DIR = Path(tempfile.gettempdir()) / "latent-lab-exports"
 EXPORT_MAX_AGE_S = 600  # exported files are written here and pruned after ten minutes
 # the interview question is read from a shared screen: large type (passed to launch(css=...))
@@ -109,17 +111,25 @@ def progress_store() -> gr.BrowserState:
     return gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STATE_SECRET)
 
 
+def files_store() -> gr.BrowserState:
+    """The visitor's own question files in localStorage (``kit.quiz.saved``), beside the
+    progress; made at the top level for the same reason."""
+    return gr.BrowserState(None, storage_key=FILES_STORAGE_KEY, secret=STATE_SECRET)
+
+
 def build(
     demo: gr.Blocks,
     tabs: gr.Tabs,
     progress: gr.BrowserState,
+    saved: gr.BrowserState,
     links: dict[str, DemoLink],
     anchor: gr.Textbox,
 ):
     """The Quiz tab; ``tabs`` is the app's top-level Tabs ("Open in its tab" switches it),
-    ``progress`` the ``progress_store()`` made at the top level of the page, ``links`` every
-    demo's link and ``anchor`` the page's scroll-target box. Returns the study handle (the
-    page-load handler opens a card from a ``?q=`` link through it)."""
+    ``progress`` and ``saved`` the ``progress_store()`` and ``files_store()`` made at the top
+    level of the page, ``links`` every demo's link and ``anchor`` the page's scroll-target box.
+    Returns the study handle and the learner's files (the page-load handler reads the files
+    back and opens a card from a ``?q=`` link through them)."""
     from kit.ui import quiz_bank, quiz_interview, quiz_study
 
     user_questions = gr.State([])
@@ -130,5 +140,5 @@ def build(
         with gr.Tab("Interview", id="interview"):
             interview = quiz_interview.build(user_questions, links, tabs, anchor)
         with gr.Tab("Question bank", id="bank"):
-            quiz_bank.build(user_questions, study, interview)
-    return study
+            mine = quiz_bank.build(user_questions, saved, study, interview)
+    return study, mine
