@@ -17,9 +17,9 @@ from kit.preprocess import BlankImageError, UnreadableImageError
 log = logging.getLogger("latent_lab")
 
 
-def _sentence(err: Exception) -> str:
+def as_sentence(message: Exception | str) -> str:
     """The kit's lower-case error message as a sentence: capitalised, with a full stop."""
-    text = str(err)
+    text = str(message)
     return f"{text[:1].upper()}{text[1:]}."
 
 
@@ -49,10 +49,12 @@ def user_errors(fn):
             ) from None
         except UnreadableImageError as err:
             raise gr.Error(
-                _sentence(err), title="Can't use that file", print_exception=False
+                as_sentence(err), title="Can't use that file", print_exception=False
             ) from None
         except DemoInputError as err:
-            raise gr.Error(_sentence(err), title="Check the input", print_exception=False) from None
+            raise gr.Error(
+                as_sentence(err), title="Check the input", print_exception=False
+            ) from None
         except CheckpointError as err:
             log.error("checkpoint problem: %s", err)
             where = re.sub(r"(?<![\w.])/\S*/(?=[\w.-]+/[\w.-]+\.\w+)", "", str(err))

@@ -21,7 +21,7 @@ from kit.quiz.budget import session_room
 from kit.quiz.parse import load_upload
 from kit.quiz.record import MAX_FILE_BYTES
 from kit.quiz.saved import MAX_SAVED_BYTES, restore, saved_files
-from kit.ui.errors import user_errors
+from kit.ui.errors import as_sentence, user_errors
 from kit.ui.quiz_interview import question_choices
 from kit.ui.quiz_study import Study, filter_choices
 from kit.ui.quiz_tab import all_questions, bundled_bank, export_file, shown_file
@@ -30,10 +30,6 @@ REMOVED_CARD = (
     "<h3>Card removed</h3><p>This card's file was removed from the bank. Press "
     "<strong>Next card</strong> for your due cards.</p>"
 )
-
-
-def _sentence(text: str) -> str:
-    return f"{text[:1].upper()}{text[1:]}."
 
 
 def upload_questions(paths, user_questions=None, sources=None) -> dict:
@@ -62,8 +58,8 @@ def upload_questions(paths, user_questions=None, sources=None) -> dict:
     if loaded:
         report.append(_kept_line(saved.left_out))
     if room.message:
-        report.append(f"**{_sentence(room.message)}**")
-        gr.Warning(_sentence(room.message))
+        report.append(f"**{as_sentence(room.message)}**")
+        gr.Warning(as_sentence(room.message))
     if skipped:
         report.append(f"Skipped {skipped} file(s) that are not `.md`.")
     if problems:
