@@ -26,13 +26,20 @@ def _label_of(index: int) -> int:
     return int(bundled_test_set().labels[index])
 
 
+def _opened(page, tab: str, first_output) -> None:
+    """Open ``tab`` and wait for what its opening computes (``first_output``, text or regex):
+    a press made while that runs would be overwritten by it when it lands."""
+    page.get_by_role("tab", name=tab).first.click()
+    _visible(page.get_by_text(first_output)).wait_for(timeout=30_000)
+
+
 def _assert_clean(page):
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     assert page.dialogs == []
 
 
 def test_latent_space_grid_and_interpolation(page):
-    page.get_by_role("tab", name="Latent space").first.click()
+    _opened(page, "Latent space", re.compile(r"\d+ × \d+ decoded points"))
     _set_number(page, "number input for Grid size n", 7)
     page.get_by_role("button", name="Decode the grid").click()
     page.get_by_text(re.compile(r"7 × 7 decoded points")).wait_for(timeout=30_000)
@@ -43,7 +50,7 @@ def test_latent_space_grid_and_interpolation(page):
 
 
 def test_generate_a_digit(page):
-    page.get_by_role("tab", name="Generate a digit").first.click()
+    _opened(page, "Generate a digit", re.compile(r"samples of the digit"))
     _set_number(page, "number input for Number of samples", 4)
     page.get_by_role("button", name="Generate", exact=True).click()
     page.get_by_text(re.compile(r"4 samples of the digit 7")).wait_for(timeout=30_000)
@@ -51,7 +58,7 @@ def test_generate_a_digit(page):
 
 
 def test_beta_comparison(page):
-    page.get_by_role("tab", name="β comparison").first.click()
+    _opened(page, "β comparison", f"test digit labelled {_label_of(0)}")
     _set_number(page, "Test digit index", 1)
     page.get_by_role("button", name="Compare").click()
     _visible(page.get_by_text(f"test digit labelled {_label_of(1)}")).wait_for(timeout=30_000)
