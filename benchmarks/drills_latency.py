@@ -2,6 +2,8 @@
 
     python benchmarks/drills_latency.py [--n 100] [--think 2.0] [--burst 20]
 
+0. Cold start: the first grading after the pool starts, which waits for the forker's torch
+   import (once per server; every later worker is a fork of the warm forker).
 A ``kit.drills.grader.Grader`` in this process (the server's role) grades learner-style
 submissions (tests/drills_submissions.py: every drill's right answer and every named mistake,
 in turn) through real worker processes.
@@ -14,8 +16,11 @@ in turn) through real worker processes.
    With ``--ready`` there is no fixed pause: each grading starts once the spare has said it is
    ready, so the time is the grading itself with the worker start off the learner's path (a
    learner who reads the result for longer than a worker start takes).
-2. Back to back: ``--burst`` gradings with no pause: each waits for a whole worker start
-   (importing torch), the worst case one slot of capacity gives.
+2. Back to back: ``--burst`` gradings with no pause, the worker start included: each takes
+   the spare forked while the one before ran (or forks one then), never waits for an import.
+3. Memory: resident (RSS), proportional (PSS) and private (USS) memory of the forker and of
+   one spare, from ``/proc/<pid>/smaps_rollup``: a spare shares the forker's pages until it
+   writes them, so its private memory is what one more spare costs.
 """
 
 from __future__ import annotations
@@ -36,6 +41,23 @@ def rss_kib() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def memory_kib(pid: int) -> dict[str, int] | None:
+    """Rss, Pss and private (USS) memory of a process, in KiB; None when it cannot be read (a
+    worker is not dumpable: only root reads its memory map)."""
+    out = {"rss": 0, "pss": 0, "uss": 0}
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except PermissionError:
+        return None
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            out[key.lower()] = int(rest.split()[0])
+        elif key in ("Private_Clean", "Private_Dirty"):
+            out["uss"] += int(rest.split()[0])
+    return out
 
 
 def percentile(xs: list[float], q: float) -> float:
@@ -77,8 +99,16 @@ def main() -> None:
     codes.sort(key=lambda c: hash(c[1]) % 97)  # interleave drills, right and wrong answers
 
     grader = Grader()
-    grader.warm()
     try:
+        t0 = time.monotonic()
+        first = grader.grade(*codes[0][:2])
+        cold = time.monotonic() - t0
+        assert first["passed"] or first["mistake"], first
+        if not grader.pool.wait_ready():
+            raise SystemExit("the spare worker never became ready")
+        memory = {"forker": memory_kib(grader.pool.forker_pid())}
+        memory["spare"] = memory_kib(grader.pool.worker_pids()[0])
+        ready = grader.pool._idle[0].ready
         timed(grader, codes, 10, args.think)  # warm every cache the grader keeps
         before = rss_kib()
         paced = timed(grader, codes, args.n, 0.0 if args.ready else args.think, args.ready)
@@ -86,6 +116,13 @@ def main() -> None:
         burst = timed(grader, codes, args.burst, 0.0) if args.burst else []
     finally:
         grader.close()
+    print(f"cold start (the forker imports torch): first grading {cold:.2f} s")
+    print(f"a spare says: {ready}")
+    for name, m in memory.items():
+        if m is None:
+            print(f"{name}: memory map not readable (not dumpable; run as root to see it)")
+            continue
+        print(f"{name}: RSS {m['rss']} KiB, PSS {m['pss']} KiB, private (USS) {m['uss']} KiB")
     p95 = percentile(paced, 0.95)
     pace = "each on a ready spare" if args.ready else f"{args.think:g} s apart"
     print(f"learner-paced ({args.n} gradings, {pace}): "

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -41,9 +43,9 @@ from kit.drills import worker
 worker._limit(resource.RLIMIT_FSIZE, 0)
 worker._limit(resource.RLIMIT_CORE, 0)
 worker._warm_up()
-network = worker._lock_down()
+layers = worker._lock_down()
 worker._cap_cpu(5)
-report = {"uid": os.getuid(), "env": sorted(os.environ), "network": network}
+report = {"uid": os.getuid(), "env": sorted(os.environ), **layers}
 
 def attempt(name, fn):
     try:
@@ -69,7 +71,7 @@ def threads():
     t.join()
 
 def many_files():
-    kept = [open("/dev/null") for _ in range(32)]
+    kept = [open(worker.__file__) for _ in range(32)]  # one it may read (as nobody, too)
 
 def big_tensor():
     import torch
@@ -90,6 +92,8 @@ attempt("ten_gb_tensor", big_tensor)
 attempt("many_files", many_files)
 attempt("read_root_home", lambda: os.listdir("/root"))
 attempt("connect_loopback", connect)
+attempt("read_outside", lambda: open(sys.argv[3]).read())
+attempt("read_parent_environ", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
 print(json.dumps(report))
 """
 
@@ -106,10 +110,22 @@ def listening_port():
     srv.close()
 
 
-def test_lock_down_stops_what_the_allowlist_would_have(tmp_path, listening_port):
+@pytest.fixture
+def secret_file():
+    """A file anyone may read (``nobody`` too), outside every folder a worker needs."""
+    folder = Path(tempfile.mkdtemp(prefix="latent-lab-outside-"))
+    os.chmod(folder, 0o755)
+    secret = folder / "secret.txt"
+    secret.write_text("the server's secret")
+    os.chmod(secret, 0o644)
+    yield secret
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_lock_down_stops_what_the_allowlist_would_have(tmp_path, listening_port, secret_file):
     os.chmod(tmp_path, 0o755)
     proc = subprocess.run(
-        [sys.executable, "-I", "-B", "-c", PROBE, str(ROOT), str(listening_port)],
+        [sys.executable, "-I", "-B", "-c", PROBE, str(ROOT), str(listening_port), str(secret_file)],
         cwd=tmp_path,
         env=dict(WORKER_ENV),
         capture_output=True,
@@ -129,9 +145,18 @@ def test_lock_down_stops_what_the_allowlist_would_have(tmp_path, listening_port)
         assert report["uid"] == 65534
         assert report["read_root_home"] == "PermissionError"
     assert report["uid"] != 0
-    if report["network"] == "isolated":
+    if report["network"] == "isolated" or _landlock_abi(report) >= 4:
         assert report["connect_loopback"] != "allowed"
+    if report["landlock"].startswith("abi"):  # reading, too, is confined to what it needs
+        assert report["read_outside"] == "PermissionError", report
+        assert report["read_parent_environ"] == "PermissionError", report
+        assert report["write_tmp"] == "PermissionError", report  # not even an empty file
     assert not list(tmp_path.iterdir())  # nothing was written in its folder
+
+
+def _landlock_abi(report: dict) -> int:
+    words = report["landlock"].split()
+    return int(words[1]) if words[0] == "abi" else 0
 
 
 def _wait_for(pred, timeout=300.0):
@@ -153,23 +178,40 @@ def _status_field(pid: int, field: str) -> str:
 def test_spare_worker_is_a_fresh_confined_process():
     pool = WorkerPool(spares=1)
     try:
-        pool.warm()
+        assert pool.wait_ready()
         (pid,) = pool.worker_pids()
-        # locked down = the process set its limits (NPROC 0) after its warm-up
+        forker = pool.forker_pid()
+        # the forker: a fresh python -I of this process (never a fork of it), in its own session
+        cmdline = Path(f"/proc/{forker}/cmdline").read_bytes().split(b"\0")[:-1]
+        assert cmdline[1:5] == [b"-I", b"-B", b"-c", BOOT.encode()]
+        assert cmdline[5] == str(ROOT).encode() and cmdline[6].isdigit()  # its socket's fd
+        assert int(_status_field(forker, "PPid")) == os.getpid()
+        assert os.getsid(forker) == forker
+        # the worker: forked by the forker, locked down (NPROC 0) after the fork
+        assert int(_status_field(pid, "PPid")) == forker
         assert _wait_for(lambda: "0                    0" in _limits_line(pid, "Max processes"))
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
-        assert cmdline[1:] == [b"-I", b"-B", b"-c", BOOT.encode(), str(ROOT).encode()]
-        assert int(_status_field(pid, "PPid")) == os.getpid()
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")[:-1]
-        assert sorted(e.split(b"=")[0].decode() for e in environ) == sorted(WORKER_ENV)
-        cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
-        assert cwd.name.startswith("latent-lab-drill-") and not list(cwd.iterdir())
+        ready = pool._idle[0].ready  # what it said about its layers
+        assert ready["pid"] == pid and ready["network"] in ("isolated", "shared")
+        assert ready["landlock"].startswith(("abi ", "unavailable: ")), ready
+        assert ready["dumpable"] is False
         assert _limits_line(pid, "Max file size").split()[3:5] == ["0", "0"]
         assert _limits_line(pid, "Max open files").split()[3] == "16"
         assert _limits_line(pid, "Max address space").split()[3] != "unlimited"
         assert os.getsid(pid) == pid  # its own session: one kill ends all of it
+        if os.geteuid() == 0:  # only root may look inside a non-dumpable process
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")[:-1]
+            assert sorted(e.split(b"=")[0].decode() for e in environ) == sorted(WORKER_ENV)
+            cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+            assert cwd.name.startswith("latent-lab-drill-") and not list(cwd.iterdir())
+            assert cwd != Path(os.readlink(f"/proc/{forker}/cwd"))  # a folder of its own
+            fds = sorted(int(f) for f in os.listdir(f"/proc/{pid}/fd"))
+            assert fds[:3] == [0, 1, 2] and len(fds) <= 4, fds  # not the forker's socket
+        else:  # its own user (the server's) cannot (the worker's environ is checked inside)
+            with pytest.raises(PermissionError):
+                Path(f"/proc/{pid}/environ").read_bytes()
     finally:
         pool.close()
+    assert not Path(f"/proc/{pid}").exists() and not Path(f"/proc/{forker}").exists()
 
 
 def _limits_line(pid: int, name: str) -> str:
@@ -188,14 +230,50 @@ def grader():
 
 
 def test_a_worker_is_never_reused(grader):
+    assert grader.pool.wait_ready()
     (first,) = grader.pool.worker_pids()
     result = grader.grade("lerp", CORRECT["lerp"])
     assert result["passed"], result
-    assert not Path(f"/proc/{first}").exists() or _status_field(first, "State").startswith("Z")
-    (second,) = grader.pool.worker_pids()
+    assert not Path(f"/proc/{first}").exists()  # killed and reaped
+    (second,) = grader.pool.worker_pids()  # its replacement, forked before the job ran
     assert second != first
     grader.grade("lerp", WRONG[("lerp", "reversed")])
     assert grader.pool.worker_pids() != [second]
+
+
+def test_back_to_back_gradings_start_no_interpreter(monkeypatch):
+    """Every worker after the first is a fork of the warm forker: five gradings in a row start
+    one python (the forker) and never wait for another torch import."""
+    g = Grader()
+    started = []
+    real = g.pool._start_forker
+    monkeypatch.setattr(g.pool, "_start_forker", lambda: started.append(1) or real())
+    try:
+        seen = set()
+        for _ in range(5):
+            result = g.grade("lerp", CORRECT["lerp"])
+            assert result["passed"], result
+            seen |= set(g.pool.worker_pids())
+        assert started == [1]  # one forker for all of them
+        assert len(seen) == 5  # and a fresh worker each time
+    finally:
+        g.close()
+
+
+def test_a_dead_forker_is_replaced_and_its_workers_go():
+    g = Grader()
+    try:
+        assert g.pool.wait_ready()
+        forker, (spare,) = g.pool.forker_pid(), g.pool.worker_pids()
+        os.kill(forker, 9)
+        assert _wait_for(lambda: not Path(f"/proc/{forker}").exists() or
+                         _status_field(forker, "State").startswith("Z"), 30)  # fmt: skip
+        result = g.grade("lerp", CORRECT["lerp"])
+        assert result["passed"], result
+        assert g.pool.forker_pid() not in (None, forker)  # a new forker
+        assert _wait_for(lambda: spare not in _live_pids(), 30)  # the orphaned spare is gone
+    finally:
+        g.close()
 
 
 #: code that passes the allowlist but attacks the worker's resources, and what the learner reads
@@ -227,15 +305,16 @@ def test_resource_attacks_are_stopped_with_a_clear_message(grader, label, lines,
 
 
 def test_the_grader_keeps_serving_after_attacks_and_leaves_no_processes(grader):
-    grader.pool.wait_ready()
+    assert grader.pool.wait_ready()
+    forker = grader.pool.forker_pid()
     used = set(grader.pool.worker_pids())  # the spare that takes the attack
-    others = set(_children(os.getpid())) - used  # e.g. the session's live app and browser
+    others = set(_children(os.getpid())) - {forker}  # e.g. the session's live app and browser
     grader.grade("lerp", "def lerp(z_a, z_b, t):\n    while True:\n        t = t + 1\n")
     used |= set(grader.pool.worker_pids())  # and the one that takes the correct answer
     result = grader.grade("lerp", CORRECT["lerp"])
     assert result["passed"], result
-    children = set(_children(os.getpid())) - others
-    assert children <= set(grader.pool.worker_pids()), children  # only the new spare
+    assert set(_children(os.getpid())) - others == {forker}  # the same forker, nothing else
+    assert set(_children(forker)) <= set(grader.pool.worker_pids())  # only the new spare
     left = [pid for pid in _live_pids() if _session_id(pid) in used]
     assert left == [], left  # nothing a used worker started outlives it
 

@@ -107,6 +107,7 @@ BAD_CASES = [
     ("front-matter-not-mapping.md", 1, "must be YAML 'key: value' lines, got a list", 1),
     ("missing-key.md", 1, "missing front matter key 'difficulty'", 1),
     ("unknown-key.md", 9, "unknown front matter key 'source' (did you mean 'sources'?)", 1),
+    ("unknown-drill.md", 13, "unknown drill 'reparametrize' (did you mean 'reparameterize'?)", 1),
     ("duplicate-key.md", 6, "key 'title' appears twice (first on line 3)", 1),
     ("empty-answer.md", 19, "section '## Answer' is empty", 1),
     ("empty-question.md", 15, "section '## Question' is empty", 1),
@@ -316,6 +317,27 @@ def test_split_level():
     assert split_level("Text [must]") == (None, "Text [must]")
     with pytest.raises(ValueError, match=r"did you mean 'must'"):
         split_level("[mus] Text")
+
+
+def _with_front_matter_line(line: str) -> str:
+    """The valid fixture's text with one more front matter line, after ``roles`` (line 13)."""
+    lines = VALID.read_text(encoding="utf-8").split("\n")
+    assert lines[12] == "---"
+    return "\n".join([*lines[:12], line, *lines[12:]])
+
+
+def test_drill_names_a_code_drill_of_the_catalog():
+    from kit.drills.catalog import all_drills
+
+    assert parse_file(VALID)[0].drill is None  # optional
+    q, problems = parse_text(_with_front_matter_line("drill: gaussian_kl"), "q.md")
+    assert problems == [] and q.drill == "gaussian_kl" and q.key_lines["drill"] == 13
+    _, problems = parse_text(_with_front_matter_line("drill: [gaussian_kl]"), "q.md")
+    assert [str(p) for p in problems] == [
+        "q.md:13: unknown drill ['gaussian_kl']; the drills are " + ", ".join(all_drills())
+    ]
+    _, problems = parse_text(_with_front_matter_line("drill: gausian_kl"), "q.md")
+    assert "(did you mean 'gaussian_kl'?)" in str(problems[0])
 
 
 def test_roles_twice_and_time_box_bool_are_problems():

@@ -253,11 +253,11 @@ class Grader:
         self._cap = _Capacity(threading.BoundedSemaphore(SLOTS), threading.Lock())
 
     def warm(self) -> None:
-        """Start the worker pool's spares."""
+        """Start the worker pool's forker (and, once it is warm, its spares)."""
         self.pool.warm()
 
     def close(self) -> None:
-        """Kill the worker pool's spares."""
+        """Kill the worker pool's spares and its forker."""
         self.pool.close()
 
     def _admit(self) -> None:

@@ -104,6 +104,14 @@ def _registry_arguments() -> dict[str, frozenset[str]]:
     return _demo_arguments(all_demos())
 
 
+@lru_cache(maxsize=1)
+def _drill_ids() -> tuple[str, ...]:
+    """The code drills' ids, in menu order (imports the drill catalog once)."""
+    from kit.drills.catalog import all_drills
+
+    return tuple(all_drills())
+
+
 def _demo_arguments(demos: Demos) -> dict[str, frozenset[str]]:
     """Demo id -> argument names, from specs (``.defaults``) or plain mappings of names."""
     return {k: frozenset(getattr(v, "defaults", v)) for k, v in demos.items()}
@@ -309,6 +317,7 @@ class _FileParser:
             demo=meta["demo"],
             demo_args=dict(meta["demo_args"]),
             sources=list(meta.get("sources") or []),
+            drill=meta.get("drill"),
             question=content["Question"],
             answer=content["Answer"],
             hints=content["Hints"],
@@ -427,6 +436,8 @@ class _FileParser:
                     )
         if "demo" in key_lines:
             self.check_demo(meta["demo"], meta.get("demo_args"), key_lines)
+        if "drill" in key_lines:
+            self.check_drill(meta["drill"], at("drill"))
         if "time_box" in key_lines:
             value, (low, high) = meta["time_box"], TIME_BOX_MINUTES
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -456,6 +467,16 @@ class _FileParser:
                 )
         if len(set(map(str, roles))) != len(roles):
             self.problem(line, "roles lists a role twice")
+
+    def check_drill(self, drill: Any, line: int) -> None:
+        """``drill`` names a code drill of the catalog."""
+        known = _drill_ids()
+        if not isinstance(drill, str) or drill not in known:
+            hint = _did_you_mean(drill, known) if isinstance(drill, str) else ""
+            self.problem(
+                line,
+                f"unknown drill {_short(drill)}{hint}; the drills are {', '.join(known)}",
+            )
 
     def check_demo(self, demo: Any, args: Any, key_lines: dict[str, int]) -> None:
         """The demo exists and suits a question; ``demo_args`` only names its arguments."""

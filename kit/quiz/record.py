@@ -37,8 +37,9 @@ REQUIRED_KEYS = (
 )
 """Front matter keys every question must have."""
 
-OPTIONAL_KEYS = ("sources",)
-"""Front matter keys a question may have."""
+OPTIONAL_KEYS = ("sources", "drill")
+"""Front matter keys a question may have: references, and the code drill that practises the
+answer (an id of ``kit.drills.catalog.all_drills()``, e.g. ``drill: reparameterize``)."""
 
 SECTIONS = (
     "Question",
@@ -130,6 +131,9 @@ class Question:
     """Preset arguments for that demo (a subset of its ``defaults``), possibly empty."""
     sources: list[str] = field(default_factory=list)
     """References backing the answer, possibly empty."""
+    drill: str | None = None
+    """Id of the code drill that practises the answer (a key of
+    ``kit.drills.catalog.all_drills()``), or None; the card offers "Try it as a code drill"."""
     question: str
     """The question, markdown (LaTeX between ``$...$`` / ``$$...$$``)."""
     answer: str

@@ -40,11 +40,13 @@ TABS = (
     ("beta", "β comparison", beta_tab.build),
     ("under_the_hood", "Under the hood", under_the_hood_tab.build),
     ("train_live", "Train live", train_live_tab.build),
-    ("drills", "Code drills", drills_tab.build),
+    (drills_tab.TAB_ID, "Code drills", drills_tab.build),
 )
 
 #: events that are public endpoints without being registry demos, each a deliberate API
 EXTRA_PUBLIC_API = ("grade_drill",)  # the Code drills grader (kit/ui/drills_tab.py)
+DRILLS_TAB = drills_tab.TAB_ID
+"""The tab quiz cards and ``/?drill=`` links open; rendered at page load (see drills_tab)."""
 
 
 def build_app() -> gr.Blocks:
@@ -62,16 +64,26 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
         tab_links: dict[str, list[DemoLink]] = {}
         with gr.Tabs() as tabs:
             for tab_id, label, build in TABS:
-                with gr.Tab(label, id=tab_id) as tab:
-                    tab_links[tab_id] = build(demo)
+                # the drills tab is rendered (hidden) at page load, so that a quiz card or a
+                # link can open a drill in it: its picker and the saved code are mounted
+                with gr.Tab(label, id=tab_id, render_children=tab_id == DRILLS_TAB) as tab:
+                    if tab_id == DRILLS_TAB:
+                        drills = drills_tab.build_tab(demo)
+                        tab_links[tab_id] = []
+                    else:
+                        tab_links[tab_id] = build(demo)
                 if tab_id != TABS[0][0]:
                     navigate.wire_tab_opening(tab, tab_links[tab_id])
             links = {link.id: link for group in tab_links.values() for link in group}
+            drills_tab.wire_demo_button(drills, tabs, anchor, links)
             with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
-                study, mine = quiz_tab.build(demo, tabs, progress, saved, links, anchor)
+                study, mine = quiz_tab.build(
+                    demo, tabs, progress, saved, links, anchor, drills.picker
+                )
             with gr.Tab("Interview room", id="room"):
                 room = rooms_tab.build(demo)
-        _wire_page_load(demo, tabs, anchor, (progress, saved), tab_links, links, study, mine, room)
+        stores = (progress, saved)
+        _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, room, drills)
         _wire_quiz_opening(quiz, progress, study, mine)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
@@ -89,13 +101,16 @@ def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
     return demo, links
 
 
-def _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, room) -> None:
+def _wire_page_load(
+    demo, tabs, anchor, stores, tab_links, links, study, mine, room, drills
+) -> None:
     """The one page-load event: the visitor's own question files read back from the browser,
-    then a ``?demo=``, ``?q=`` or ``?room=`` link, else the first tab. ``stores``: the progress
-    and the files ``gr.BrowserState``s."""
+    then a ``?demo=``, ``?q=``, ``?room=`` or ``?drill=`` link, else the first tab.
+    ``stores``: the progress and the files ``gr.BrowserState``s."""
     first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
     every = {id(c): c for link in links.values() for c in link.components()}
-    card = [study.current, study.front, study.due, study.stats, *study.grade_buttons]
+    card = [study.current, study.front, study.due, study.stats, study.drill_btn]
+    card += study.grade_buttons
 
     def on_load(request: gr.Request, stored, files, *first_values):
         try:  # a bad saved file is a warning inside; only a bug gets here, and the page loads
@@ -130,6 +145,14 @@ def _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, r
                 gr.Warning(err.message)
             else:
                 return {tabs: gr.Tabs(selected="quiz"), anchor: "quiz-card", **out}
+        if "drill" in query:
+            try:
+                drill_id = navigate.drill_link(query)
+            except DemoInputError as err:
+                gr.Warning(f"That link could not be opened: {err}.")
+            else:  # the picker's change event loads the drill and the visitor's saved code
+                return {tabs: gr.Tabs(selected=DRILLS_TAB), anchor: "drill-choice",
+                        drills.picker: drill_id}  # fmt: skip
         return first_fn(*first_values)
 
     def study_open(question_id, stored, user_questions):
@@ -141,10 +164,11 @@ def _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, r
             study.front: out["front"],
             study.due: out["due"],
             study.stats: out["stats"],
+            study.drill_btn: out["drill_button"],
             **study.labels(out["previews"]),
         }
 
-    outputs = [tabs, anchor, *every.values(), *card, *room.outputs, *mine.outputs]
+    outputs = [tabs, anchor, *every.values(), *card, *room.outputs, *mine.outputs, drills.picker]
     outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
     demo.load(
         on_load,

@@ -2,10 +2,15 @@
 
 The learner picks a drill, writes the function in a Python editor and presses **Check**: the
 grader (``kit.drills.grader``) runs it in a fresh sandboxed worker on hidden cases and answers
-with the tests, the named mistake if it recognises one, and a link to the demo that shows what
-that bug does. **Run it in the model** puts the function inside a live demo (reconstructions
-sampled through it, an interpolation strip, samples, or a 60-step training run on it), beside
-the reference solution's result.
+with the tests, the named mistake if it recognises one, and the demo that shows what that bug
+does: a link (``/?demo=<id>``) and a button that opens it in its tab on this page. **Run it in
+the model** puts the function inside a live demo (reconstructions sampled through it, an
+interpolation strip, samples, or a 60-step training run on it), beside the reference solution's
+result.
+
+Other parts of the page open a drill by setting the picker's value (its change event loads the
+drill): a quiz card's "Try it as a code drill" and a ``/?drill=<id>`` link. The tab's children
+are rendered at page load (hidden), so the picker and the saved code are there to receive it.
 
 Per-user state: the code of each drill lives in the visitor's browser (``gr.BrowserState``
 under its own storage key), saved by a browser-only event on every edit, so a reload keeps it;
@@ -15,6 +20,7 @@ the drill in the editor is a ``gr.State``. The grading event is the public API `
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 import gradio as gr
 
@@ -27,9 +33,12 @@ from kit.drills.grader import (
     shared_grader,
 )
 from kit.ui.errors import user_errors
+from kit.ui.links import DemoLink, scroll_js
 from kit.ui.server import DRILL_CONCURRENCY_ID
 from kit.ui.widgets import LATEX, output_image
 
+TAB_ID = "drills"
+"""The tab's id (``kit.ui.TABS``): quiz cards and ``/?drill=`` links select it."""
 STORAGE_KEY = "latent-lab-drills-code"
 # BrowserState encrypts with this secret; a fixed one lets saved code survive a restart. It
 # guards nothing secret (the visitor's own code, in their own browser).
@@ -84,6 +93,27 @@ def with_code(store, drill_id, code) -> dict:
     return out
 
 
+def mistake_demo(result) -> str | None:
+    """The registered demo that shows what a graded mistake does, or None (none named, or not a
+    demo of this app: the result comes back from the page, so it is checked)."""
+    from kit.demos.registry import all_demos
+
+    demo = result.get("demo") if isinstance(result, dict) else None
+    demo_id = demo.get("id") if isinstance(demo, dict) else None
+    return demo_id if isinstance(demo_id, str) and demo_id in all_demos() else None
+
+
+def demo_link(demo_id: str) -> str:
+    """The page-relative URL that opens a demo with its defaults (``?demo=<id>``)."""
+    return f"?demo={demo_id}"
+
+
+def _tab_label(tab_id: str) -> str:
+    from kit.ui import TABS
+
+    return next((label for i, label, _ in TABS if i == tab_id), tab_id)
+
+
 def _demo_line(demo: dict | None) -> str:
     if not demo:
         return ""
@@ -91,17 +121,36 @@ def _demo_line(demo: dict | None) -> str:
     if not demo.get("id"):
         return f"\n\n**See what it does:** {note}"
     from kit.demos.registry import all_demos
-    from kit.ui import TABS
 
     spec = all_demos().get(demo["id"])
     if spec is None:
         return ""
-    tab = next((label for tab_id, label, _ in TABS if tab_id == spec.tab), spec.tab)
-    if spec.tab == "quiz":
-        tab = "Quiz"
-    return f"\n\n**See what it does:** the *{tab}* tab, demo `{spec.id}`: {spec.summary}" + (
-        f" ({note})" if note else ""
-    )
+    where = f"[the *{_tab_label(spec.tab)}* tab, demo `{spec.id}`]({demo_link(spec.id)})"
+    return (f"\n\n**See what it does:** {where}: {spec.summary}" + (f" ({note})" if note else "")
+            + " **Open the demo** below shows it here.")  # fmt: skip
+
+
+def demo_button(result) -> gr.Button:
+    """The "Open the demo" button for a grade: shown, naming the demo's tab, when its mistake
+    has a demo; hidden otherwise."""
+    demo_id = mistake_demo(result)
+    if demo_id is None:
+        return gr.Button(visible=False)
+    from kit.demos.registry import get_demo
+
+    tab = _tab_label(get_demo(demo_id).tab)
+    return gr.Button(value=f"▶ Open the demo: {tab} · {demo_id}", visible=True)
+
+
+def open_mistake_demo(result, links: dict[str, DemoLink]) -> tuple[str, DemoLink, dict]:
+    """(tab id, link, updates) that open the demo of a graded mistake in its tab, with its
+    defaults; a ``gr.Error`` when the grade names none."""
+    demo_id = mistake_demo(result)
+    link = links.get(demo_id) if demo_id else None
+    if link is None:
+        raise gr.Error("This grade names no demo to open.", title="No demo")
+    tab, updates = link.open_with({})
+    return tab, link, updates
 
 
 def result_markdown(result: dict | None) -> str:
@@ -176,8 +225,8 @@ def select_drill(drill_id, previous, code, store):
     if drill_id not in all_drills():
         return statement_of(None), gr.update(), None, store, "", gr.update(interactive=False)
     drill = all_drills()[drill_id]
-    # a learner picked a drill: start the spare worker's torch import while they write (not at
-    # app start, where it would compete with the server's own start on two cores)
+    # a learner picked a drill: start the forker's torch import while they write (not at app
+    # start, where it would compete with the server's own start on two cores)
     shared_grader().warm()
     return (
         statement_of(drill_id),
@@ -200,8 +249,26 @@ def reset_code(drill_id, store):
 # ---- layout and wiring ---------------------------------------------------------------------
 
 
+@dataclass
+class DrillsTab:
+    """The components of the Code drills tab that the rest of the page uses."""
+
+    picker: gr.Dropdown
+    """The drill picker: setting its value (from any event) opens that drill."""
+    result_json: gr.JSON
+    """The last grade, as the API returns it."""
+    demo_btn: gr.Button
+    """The "Open the demo" button of the last grade's mistake (``wire_demo_button``)."""
+
+
 def build(demo: gr.Blocks) -> list:
     """The Code drills tab (no registry demos of its own: it returns no demo links)."""
+    build_tab(demo)
+    return []
+
+
+def build_tab(demo: gr.Blocks) -> DrillsTab:
+    """The Code drills tab's layout and its own events; returns what the page links to."""
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     store = gr.BrowserState({}, storage_key=STORAGE_KEY, secret=STATE_SECRET)
     current = gr.State(None)
@@ -230,6 +297,7 @@ def build(demo: gr.Blocks) -> list:
         run_btn = gr.Button("Run it in the model", interactive=False, elem_id="drill-run")
         reset_btn = gr.Button("Reset to the starter", elem_id="drill-reset")
     result_md = gr.Markdown(elem_id="drill-result")
+    demo_btn = gr.Button("▶ Open the demo", visible=False, elem_id="drill-demo", size="sm")
     with gr.Accordion("Result (as the API returns it)", open=False):
         result_json = gr.JSON(show_label=False)
     drive_md = gr.Markdown(elem_id="drill-drive-summary")
@@ -246,7 +314,12 @@ def build(demo: gr.Blocks) -> list:
     check = check_btn.click(
         user_errors(grade_drill), [drill, code], result_json, api_name="grade_drill", **grading
     )
-    check.success(result_markdown, result_json, result_md, api_visibility="private")
+    shown = [result_md, demo_btn]
+
+    def show_result(result):
+        return result_markdown(result), demo_button(result)
+
+    check.success(show_result, result_json, shown, api_visibility="private")
     run = run_btn.click(
         user_errors(drive_drill),
         [drill, code],
@@ -254,13 +327,44 @@ def build(demo: gr.Blocks) -> list:
         api_visibility="private",
         **grading,
     )
-    run.success(result_markdown, result_json, result_md, api_visibility="private")
+    run.success(show_result, result_json, shown, api_visibility="private")
+
+    def select(drill_id, previous, text, saved):
+        return (*select_drill(drill_id, previous, text, saved), gr.Button(visible=False))
+
     drill.change(
-        select_drill,
+        select,
         [drill, current, code, store],
-        [statement, code, current, store, result_md, run_btn],
+        [statement, code, current, store, result_md, run_btn, demo_btn],
         api_visibility="private",
     )
-    reset_btn.click(reset_code, [drill, store], [code, store, result_md], api_visibility="private")
+
+    def reset(drill_id, saved):
+        return (*reset_code(drill_id, saved), gr.Button(visible=False))
+
+    reset_btn.click(
+        reset, [drill, store], [code, store, result_md, demo_btn], api_visibility="private"
+    )
     code.change(None, [drill, code, store], store, js=DRILL_JS_SAVE, api_visibility="private")
-    return []
+    return DrillsTab(drill, result_json, demo_btn)
+
+
+def wire_demo_button(
+    tab: DrillsTab, tabs: gr.Tabs, anchor: gr.Textbox, links: dict[str, DemoLink]
+) -> None:
+    """Wire "Open the demo": switch to the mistake's demo in its tab (this page, no reload),
+    filled in and run with its defaults, and scroll to it. ``links`` is every demo's link."""
+    targets = {id(c): c for link in links.values() for c in link.components()}
+
+    @user_errors
+    def open_demo(result) -> dict:
+        tab_id, link, updates = open_mistake_demo(result, links)
+        return {tabs: gr.Tabs(selected=tab_id), anchor: link.anchor, **updates}
+
+    tab.demo_btn.click(
+        open_demo,
+        [tab.result_json],
+        [tabs, anchor, *targets.values()],
+        api_visibility="private",
+        show_progress="hidden",
+    ).success(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")

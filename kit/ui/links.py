@@ -68,6 +68,14 @@ class DemoLink:
             out[tabs] = gr.Tabs(selected=tab_id)
         return out
 
+    def open_with(self, args: dict[str, Any]) -> tuple[str, dict]:
+        """(tab id, updates) that open this demo in its tab with ``args`` (a preset, checked by
+        the spec; defaults for the rest): the values in its widgets, its outputs filled (unless
+        it trains), its section opened. The tab's own controls keep working afterwards."""
+        values = self.spec.coerce(args, preset=True)
+        outputs = {} if self.spec.trains else self.spec.fn(**values)
+        return self.spec.tab, self.apply(values, outputs)
+
     def components(self) -> list:
         """Every component ``apply`` may update, each once."""
         comps = [*self.inputs.values(), *self.outputs.values()]

@@ -5,6 +5,8 @@ One event runs when a page loads, whatever the visitor opens: it reads the URL a
 - ``/?demo=<demo id>&<param>=<value>…`` opens the demo's tab and section with those values
   applied (checked by the demo's spec, like any preset) and run, and scrolls to it;
 - ``/?q=<question id>`` opens the Quiz on that question;
+- ``/?room=<code>`` opens the Interview room;
+- ``/?drill=<drill id>`` opens the Code drills tab on that drill (with the visitor's saved code);
 - anything else (or a bad id or value, which gets a message naming it) fills the first tab.
 
 Every other tab computes its outputs the first time the visitor opens it (``Tab.select``), with
@@ -13,6 +15,7 @@ whatever its widgets hold then, so a page visit queues one event, not one per de
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 
 import gradio as gr
@@ -39,6 +42,22 @@ def deep_link(query: Mapping[str, str], links: dict[str, DemoLink]) -> tuple[Dem
         if k != "demo" and not k.startswith("__") and k != "view"
     }
     return link, spec.coerce(given, preset=True)
+
+
+def drill_link(query: Mapping[str, str]) -> str:
+    """The drill a ``?drill=`` URL asks for (a ``DemoInputError`` names an unknown one)."""
+    from kit.drills.catalog import all_drills
+
+    drill_id = str(query.get("drill", ""))[:MAX_QUERY_VALUE]
+    drills = all_drills()
+    if drill_id not in drills:
+        shown = drill_id if len(drill_id) <= 60 else drill_id[:57] + "..."
+        close = difflib.get_close_matches(drill_id, list(drills), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise DemoInputError(
+            f"there is no drill {shown!r} in this app{hint}; the Code drills tab lists them"
+        )
+    return drill_id
 
 
 def first_open_outputs(links: list[DemoLink]) -> list:

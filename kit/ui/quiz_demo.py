@@ -1,9 +1,11 @@
 """The quiz's demo panel: "Run the demo" shows a question's demo inline, under the answer;
 "Open in its tab" goes to the demo's tab, opens its section, applies the preset, shows the
-result and scrolls to it; "Copy link" gives the question's URL (``/?q=<id>``).
+result and scrolls to it; "Copy link" gives the question's URL (``/?q=<id>``); "Try it as a
+code drill", on the cards whose question names a drill (front matter ``drill:``), opens the
+Code drills tab on that drill.
 
-Pure functions first (``inline_result``, ``open_in_tab``), tested without a browser; then the
-layout (``demo_panel``) and the wiring (``wire_panel``).
+Pure functions first (``inline_result``, ``open_in_tab``, ``drill_button``, ``drill_of``),
+tested without a browser; then the layout (``demo_panel``) and the wiring (``wire_panel``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import gradio as gr
 from kit.demos.registry import get_demo
 from kit.quiz.record import Question
 from kit.quiz.study import run_demo
+from kit.ui.drills_tab import TAB_ID
 from kit.ui.errors import user_errors
 from kit.ui.links import DemoLink, scroll_js
 from kit.ui.widgets import LATEX
@@ -61,10 +64,29 @@ def inline_result(q: Question) -> dict:
 def open_in_tab(q: Question, link: DemoLink) -> tuple[str, dict]:
     """(tab id, updates): the preset applied to the demo's widgets, its outputs filled (unless
     it trains), its section opened. The tab's own controls keep working afterwards."""
-    spec = link.spec
-    values = spec.coerce(q.demo_args, preset=True)
-    outputs = {} if spec.trains else spec.fn(**values)
-    return spec.tab, link.apply(values, outputs)
+    return link.open_with(q.demo_args)
+
+
+DRILL_LABEL = "⌨ Try it as a code drill: {id}"
+
+
+def drill_button(drill_id: str | None) -> gr.Button:
+    """The card's "Try it as a code drill" button: shown, naming the drill, when the question on
+    screen has one; hidden otherwise."""
+    from kit.drills.catalog import all_drills
+
+    if drill_id not in all_drills():
+        return gr.Button(visible=False)
+    return gr.Button(value=DRILL_LABEL.format(id=drill_id), visible=True)
+
+
+def drill_of(q: Question) -> str:
+    """The code drill a question names (a ``gr.Error`` when it names none)."""
+    from kit.drills.catalog import all_drills
+
+    if q.drill not in all_drills():
+        raise gr.Error(f"The question {q.title!r} has no code drill.", title="No drill")
+    return q.drill
 
 
 # ---- layout and wiring ------------------------------------------------------------------------
@@ -77,6 +99,7 @@ class DemoPanel:
     run_btn: gr.Button
     open_btn: gr.Button
     copy_btn: gr.Button
+    drill_btn: gr.Button
     link_box: gr.Textbox
     note: gr.Markdown
     images: gr.Gallery
@@ -90,6 +113,9 @@ def demo_panel(prefix: str = "") -> DemoPanel:
         run_btn = gr.Button("▶ Run the demo", variant="primary", elem_id=f"{prefix}run-demo")
         open_btn = gr.Button("Open in its tab", elem_id=f"{prefix}open-in-tab")
         copy_btn = gr.Button("Copy link", elem_id=f"{prefix}copy-link", scale=0)
+    drill_btn = gr.Button(
+        "⌨ Try it as a code drill", visible=False, elem_id=f"{prefix}try-drill", size="sm"
+    )
     link_box = gr.Textbox(
         show_label=False,
         container=False,
@@ -104,7 +130,7 @@ def demo_panel(prefix: str = "") -> DemoPanel:
         )
         figure = gr.Plot(label="Demo plot", visible=False)
         text = gr.Markdown(latex_delimiters=LATEX)
-    return DemoPanel(run_btn, open_btn, copy_btn, link_box, note, images, figure, text)
+    return DemoPanel(run_btn, open_btn, copy_btn, drill_btn, link_box, note, images, figure, text)
 
 
 COPY_JS = """(path) => {
@@ -123,9 +149,11 @@ def wire_panel(
     anchor: gr.Textbox,
     find: Callable[[str, list], Question],
     user_questions: gr.State,
+    drill_picker: gr.Dropdown | None = None,
 ) -> None:
     """Wire a panel. ``current_id(*inputs)`` gives the id of the question on screen (it raises a
-    ``gr.Error`` when there is none); ``find(id, user_questions)`` gives the question."""
+    ``gr.Error`` when there is none); ``find(id, user_questions)`` gives the question;
+    ``drill_picker`` is the Code drills tab's picker (None: the drill button stays unwired)."""
 
     def question(*args) -> Question:
         *rest, mine = args
@@ -163,6 +191,18 @@ def wire_panel(
     panel.open_btn.click(open_tab, ins, [tabs, anchor, *targets.values()], **private).success(
         None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
     )
+
+    if drill_picker is not None:
+
+        @user_errors
+        def open_drill(*args) -> dict:
+            drill_id = drill_of(question(*args))
+            # the picker's change event loads the drill (and the visitor's saved code)
+            return {tabs: gr.Tabs(selected=TAB_ID), anchor: "drill-choice", drill_picker: drill_id}
+
+        panel.drill_btn.click(open_drill, ins, [tabs, anchor, drill_picker], **private).success(
+            None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
+        )
 
     def link_path(*args) -> str:
         *rest, _mine = args

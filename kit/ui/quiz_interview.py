@@ -14,7 +14,7 @@ from kit.quiz import interview as iv
 from kit.quiz.study import hints_html, question_html
 from kit.ui.errors import user_errors
 from kit.ui.links import DemoLink
-from kit.ui.quiz_demo import demo_panel, wire_panel
+from kit.ui.quiz_demo import demo_panel, drill_button, wire_panel
 from kit.ui.quiz_tab import all_questions, export_file, find_question, now_utc, shown_file
 from kit.ui.widgets import LATEX
 
@@ -49,6 +49,7 @@ def interview_view(session, user_questions=None) -> dict:
             "rubric": gr.CheckboxGroup(choices=[], value=[]),
             "hints": "",
             "follow_ups": "",
+            "drill": None,
         }
     qid = iv.current_id(session)
     q = by_id[qid]
@@ -64,6 +65,7 @@ def interview_view(session, user_questions=None) -> dict:
         "follow_ups": f"<h4>Follow-ups</h4><ul>{follow}</ul>",
         "notes": item["notes"],
         "summary": "",
+        "drill": q.drill,
     }
 
 
@@ -137,10 +139,15 @@ def _current_question(session) -> str:
 
 
 def build(
-    user_questions: gr.State, links: dict[str, DemoLink], tabs: gr.Tabs, anchor: gr.Textbox
+    user_questions: gr.State,
+    links: dict[str, DemoLink],
+    tabs: gr.Tabs,
+    anchor: gr.Textbox,
+    drill_picker: gr.Dropdown | None = None,
 ) -> dict:
-    """The Interview sub-tab's layout and events; returns its question pickers by name (the
-    bank refreshes their choices when questions are added)."""
+    """The Interview sub-tab's layout and events (``drill_picker``: the Code drills tab's
+    picker); returns its question pickers by name (the bank refreshes their choices when
+    questions are added)."""
     from kit.quiz.study import choices
 
     topics = choices(all_questions(None))["topics"]
@@ -195,12 +202,13 @@ def build(
                 panel.images: gr.Gallery(value=None, visible=False),
                 panel.figure: gr.Plot(value=None, visible=False),
                 panel.text: "",
+                panel.drill_btn: drill_button(out.get("drill")),
             }
 
         return handler
 
     inline = [panel.note, panel.images, panel.figure, panel.text]
-    iv_outputs = [*stage_outputs.values(), timer, clock, *inline]
+    iv_outputs = [*stage_outputs.values(), timer, clock, *inline, panel.drill_btn]
     start_btn.click(
         iv_handler(start_interview), [pick, pick_topics, user_questions], iv_outputs, **private
     )
@@ -213,6 +221,7 @@ def build(
         shown_file(interview_summary_file), [session, user_questions], [summary_file], **private
     )
     wire_panel(
-        panel, _current_question, [session], links, tabs, anchor, find_question, user_questions
-    )
+        panel, _current_question, [session], links, tabs, anchor, find_question, user_questions,
+        drill_picker,
+    )  # fmt: skip
     return {"pick": pick, "pick_topics": pick_topics}

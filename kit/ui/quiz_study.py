@@ -32,7 +32,7 @@ from kit.quiz.study import (
 )
 from kit.ui.errors import user_errors
 from kit.ui.links import DemoLink
-from kit.ui.quiz_demo import demo_panel, wire_panel
+from kit.ui.quiz_demo import demo_panel, drill_button, wire_panel
 from kit.ui.quiz_tab import (
     all_questions,
     export_file,
@@ -74,7 +74,7 @@ def show_next_card(progress, topics, difficulties, tags, current=None, user_ques
             f"<h3>All caught up</h3><p>None of the {len(pool)} cards under these filters is due."
             f" The next one comes back at {when}. Widen the filters to study more.</p>"
         )
-        return {"current": None, "front": front, "due": _due_line(0, 0, len(pool))}
+        return {"current": None, "front": front, "due": _due_line(0, 0, len(pool)), "drill": None}
     q = next(q for q in pool if q.id == pick.question_id)
     new = sum(1 for c in pool if c.id not in progress["cards"])
     return {
@@ -82,6 +82,7 @@ def show_next_card(progress, topics, difficulties, tags, current=None, user_ques
         "front": question_html(q),
         "due": _due_line(pick.due_count - new, new, len(pool)),
         "previews": grade_previews(progress, q.id, now_utc()),
+        "drill": q.drill,
     }
 
 
@@ -130,6 +131,7 @@ def undo_grade(last, user_questions=None) -> dict:
         "front": question_html(q),
         "due": f"Undid your grade of **{q.title}**: grade it again.",
         "previews": grade_previews(progress, q.id, now_utc()),
+        "drill": q.drill,
     }
 
 
@@ -165,6 +167,7 @@ def open_question(question_id: str, progress, user_questions=None) -> dict:
                 "due": due,
                 "stats": stats_markdown(p, user_questions),
                 "previews": grade_previews(p, q.id, now_utc()),
+                "drill_button": drill_button(q.drill),
             }
     raise gr.Error(
         f"There is no question {question_id[:60]!r} in this app: here is your next due card.",
@@ -216,8 +219,11 @@ class Study:
     topics: gr.Dropdown
     difficulties: gr.Dropdown
     tags: gr.Dropdown
+    drill_btn: gr.Button
+    """The card's "Try it as a code drill" button (shown when the question names a drill)."""
     card_outputs: list
-    """What a new card replaces: current, front, due, the typed answer, back, hints, shown."""
+    """What a new card replaces: current, front, due, the typed answer, back, hints, shown, the
+    demo panel's results, the drill button and the grade buttons."""
     next_fn: object
     """The handler that puts the next due card on screen (for the quiz tab's first opening)."""
     grade_buttons: list
@@ -235,8 +241,9 @@ def build(
     links: dict[str, DemoLink],
     tabs: gr.Tabs,
     anchor: gr.Textbox,
+    drill_picker: gr.Dropdown | None = None,
 ) -> Study:
-    """The Study sub-tab's layout and events."""
+    """The Study sub-tab's layout and events (``drill_picker``: the Code drills tab's picker)."""
     first = filter_choices()
     current = gr.State(None)
     hints_shown = gr.State(0)
@@ -302,6 +309,7 @@ def build(
             panel.images: gr.Gallery(value=None, visible=False),
             panel.figure: gr.Plot(value=None, visible=False),
             panel.text: "",
+            panel.drill_btn: drill_button(None),
         }
 
     def next_fn(*args):
@@ -310,9 +318,13 @@ def build(
             **{card[k]: v for k, v in out.items() if k in card},
             **labels(out.get("previews")),
             **cleared(),
+            panel.drill_btn: drill_button(out.get("drill")),
         }
 
-    card_outputs = [*card.values(), typed, back, hints, hints_shown, *inline, *grade_btns.values()]
+    card_outputs = [
+        *card.values(), typed, back, hints, hints_shown, *inline, panel.drill_btn,
+        *grade_btns.values(),
+    ]  # fmt: skip
     next_btn.click(next_fn, filters, card_outputs, **private).then(
         None, js=SCROLL_TO_CARD_JS, api_visibility="private"
     )
@@ -358,6 +370,7 @@ def build(
             back: "",
             hints: "",
             hints_shown: 0,
+            panel.drill_btn: drill_button(out["drill"]),
         }
 
     undo_btn.click(
@@ -375,18 +388,11 @@ def build(
 
     import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **private)
 
-    wire_panel(panel, _current_card, [current], links, tabs, anchor, find_question, user_questions)
+    wire_panel(
+        panel, _current_card, [current], links, tabs, anchor, find_question, user_questions,
+        drill_picker,
+    )  # fmt: skip
     return Study(
-        current,
-        front,
-        due,
-        stats_md,
-        topics,
-        difficulties,
-        tags,
-        card_outputs,
-        next_fn,
-        list(grade_btns.values()),
-        labels,
-        cleared,
-    )
+        current, front, due, stats_md, topics, difficulties, tags, panel.drill_btn, card_outputs,
+        next_fn, list(grade_btns.values()), labels, cleared,
+    )  # fmt: skip

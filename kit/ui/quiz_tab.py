@@ -124,21 +124,23 @@ def build(
     saved: gr.BrowserState,
     links: dict[str, DemoLink],
     anchor: gr.Textbox,
+    drill_picker: gr.Dropdown | None = None,
 ):
     """The Quiz tab; ``tabs`` is the app's top-level Tabs ("Open in its tab" switches it),
     ``progress`` and ``saved`` the ``progress_store()`` and ``files_store()`` made at the top
-    level of the page, ``links`` every demo's link and ``anchor`` the page's scroll-target box.
-    Returns the study handle and the learner's files (the page-load handler reads the files
-    back and opens a card from a ``?q=`` link through them)."""
+    level of the page, ``links`` every demo's link, ``anchor`` the page's scroll-target box and
+    ``drill_picker`` the Code drills tab's picker ("Try it as a code drill" sets it; None: no
+    such button). Returns the study handle and the learner's files (the page-load handler reads
+    the files back and opens a card from a ``?q=`` link through them)."""
     from kit.ui import quiz_bank, quiz_interview, quiz_study
 
     user_questions = gr.State([])
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     with gr.Tabs():
         with gr.Tab("Study", id="study"):
-            study = quiz_study.build(progress, user_questions, links, tabs, anchor)
+            study = quiz_study.build(progress, user_questions, links, tabs, anchor, drill_picker)
         with gr.Tab("Interview", id="interview"):
-            interview = quiz_interview.build(user_questions, links, tabs, anchor)
+            interview = quiz_interview.build(user_questions, links, tabs, anchor, drill_picker)
         with gr.Tab("Question bank", id="bank"):
             mine = quiz_bank.build(user_questions, saved, study, interview)
     return study, mine

@@ -28,11 +28,15 @@ Every value here is a decision with a reason (SECURITY.md explains them for read
   reference (and every sketchpad blob) passes ``kit.preprocess.check_image_file`` before
   Gradio decodes it;
 - the cache of output images and uploads is swept every half hour (``DELETE_CACHE``);
-- an unknown API name is a 404, not a 500; traffic monitoring (``/monitoring``) is off.
+- an unknown API name is a 404, not a 500; traffic monitoring (``/monitoring``) is off;
+- the server process is not dumpable (``deny_inspection``): another process of the same user,
+  such as a drill worker that got past every other layer, can neither read its
+  ``/proc/<pid>/environ`` (or memory, or file descriptors) nor attach a debugger to it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import inspect
 import math
@@ -311,8 +315,25 @@ def launch_settings(demo: gr.Blocks | None = None) -> dict:
     }
 
 
+PR_SET_DUMPABLE = 4  # from <linux/prctl.h>
+
+
+def deny_inspection() -> bool:
+    """Make this process non-dumpable (``prctl(PR_SET_DUMPABLE, 0)``): its ``/proc/<pid>/``
+    files (environ, mem, fd, maps) become root's and ``ptrace`` needs ``CAP_SYS_PTRACE``, so a
+    process of the same user cannot read its environment or attach to it; no core dumps.
+    Processes it starts are dumpable again after their ``exec``. False where there is no
+    ``prctl`` (not Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
 def serve(demo: gr.Blocks, **launch_overrides) -> None:
     """Queue and launch ``demo`` with the settings above (``python app.py``)."""
+    deny_inspection()
     check_inputs(demo)
     gc.collect()
     gc.freeze()  # startup objects (torch, gradio, models) leave the GC's scans: shorter pauses
