@@ -44,7 +44,7 @@ RECORDER = """
   const rec = window.__load = {last: 0};
   const note = (target) => {
     const el = target && (target.nodeType === 1 ? target : target.parentElement);
-    if (!el || !el.checkVisibility || !el.checkVisibility() || el.closest('.progress-text')) return;
+    if (!el || !el.checkVisibility || !el.checkVisibility() || el.closest('.progress-text, .hide')) return;
     rec.last = performance.now();
   };
   const start = () => new MutationObserver((muts) => { for (const m of muts) note(m.target); })

@@ -29,6 +29,10 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         specs["reconstruction.test_digit"],
         specs["reconstruction.random_digit"],
     )
+    # The tab a visitor lands on shows its defaults' result from the start: it is in the page's
+    # config (Gradio keeps an initial value's files in its cache), so a visit shows this tab
+    # without waiting for an event to compute it.
+    first = test_spec.run()
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     with gr.Row(elem_id=anchor_id(test_spec.id)):
         with gr.Column(scale=1, min_width=300):
@@ -62,7 +66,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         with gr.Column(scale=2):
             with gr.Row():
                 images = {
-                    key: output_image(label, height=200)
+                    key: output_image(label, height=200, value=first[key])
                     for key, label in [
                         ("input", "Input (28×28)"),
                         ("ae-32", "AE-32"),
@@ -70,7 +74,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                         ("vae-2", "VAE-2 (mean z)"),
                     ]
                 }
-            summary = gr.Markdown()
+            summary = gr.Markdown(first["summary"])
 
     outputs = {**images, "summary": summary}
     test_digit = wire_demo(
@@ -81,6 +85,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         also=[index.submit],
         subtab=(sources, "test_digit"),
         button=show_btn,
+        on_open=False,  # already shown: ``first`` above
     )
     random_digit = wire_demo(
         random_spec,
