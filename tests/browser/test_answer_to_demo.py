@@ -5,6 +5,7 @@ card; Open in its tab lands on the demo's section, open and in view, and the tab
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -120,6 +121,20 @@ def test_an_unknown_question_link_says_so(page, app_url):
     assert "no-such-question" in toast.inner_text()
 
 
+def _settled_image_count(section, quiet_s: float = 1.0, timeout_s: float = 30.0) -> int:
+    """The number of visible images in ``section`` once it has not changed for ``quiet_s``."""
+    count, since = -1, time.monotonic()
+    deadline = since + timeout_s
+    while time.monotonic() < deadline:
+        now = section.locator("img:visible").count()
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return count
+        time.sleep(0.1)
+    raise AssertionError(f"the images kept changing for {timeout_s:.0f} s")
+
+
 @pytest.mark.parametrize(
     ("tab", "demo_id", "field", "bad"),
     [
@@ -135,7 +150,7 @@ def test_a_refused_input_keeps_the_earlier_outputs(page, tab, demo_id, field, ba
     anchor = anchor_id(demo_id)
     section = page.locator(f"#{anchor}")
     section.locator("img").first.wait_for(timeout=30_000)
-    before = section.locator("img:visible").count()
+    before = _settled_image_count(section)  # the tab's opening may show its images in turn
     box = section.get_by_label(field, exact=True).locator("visible=true").first
     box.fill(bad)
     page.locator(f"#{anchor}-go").click()
