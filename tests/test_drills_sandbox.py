@@ -519,3 +519,18 @@ def _rss_kib() -> int:
 
 def test_pool_reply_cap_is_enforced():
     assert pool_module.MAX_REPLY_BYTES <= 8 << 20
+
+
+def test_a_reply_nested_too_deep_to_parse_is_a_bad_reply_not_an_exception(tmp_path):
+    """The pool's side of a worker that got past every layer and prints 60,000 "[" (json.loads
+    raises RecursionError, not ValueError, on it): an Outcome, never an exception."""
+    job_read, job_write = os.pipe()
+    out_read, out_write = os.pipe()
+    try:
+        os.write(out_write, b"[" * 60_000 + b"\n")  # fits in a pipe's buffer
+        fake = pool_module._Worker(0, None, job_write, pool_module._Reader(out_read), str(tmp_path))
+        outcome = WorkerPool()._run_on(fake, {"code": ""}, time.monotonic(), 5.0)
+        assert outcome.status == "bad_reply", outcome
+    finally:
+        for fd in (job_read, out_read, out_write):
+            os.close(fd)
