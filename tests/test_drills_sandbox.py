@@ -306,8 +306,13 @@ def test_back_to_back_gradings_start_no_interpreter(monkeypatch):
         g.close()
 
 
-def test_a_dead_forker_is_replaced_and_its_workers_go():
+def test_a_dead_forker_is_replaced_and_its_workers_go(monkeypatch):
     g = Grader()
+    groups_killed = []
+    real_killpg = os.killpg
+    monkeypatch.setattr(
+        os, "killpg", lambda pg, sig: groups_killed.append(pg) or real_killpg(pg, sig)
+    )
     try:
         assert g.pool.wait_ready()
         forker, (spare,) = g.pool.forker_pid(), g.pool.worker_pids()
@@ -317,6 +322,8 @@ def test_a_dead_forker_is_replaced_and_its_workers_go():
         result = g.grade("lerp", CORRECT["lerp"])
         assert result["passed"], result
         assert g.pool.forker_pid() not in (None, forker)  # a new forker
+        # once reaped, the dead forker's pid may be a stranger's: no kill is sent to it
+        assert forker not in groups_killed, groups_killed
         assert _wait_for(lambda: spare not in _live_pids(), 30)  # the orphaned spare is gone
     finally:
         g.close()

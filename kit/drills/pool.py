@@ -185,8 +185,9 @@ class WorkerPool:
     def _stop_forker(forker: _Forker) -> None:
         with contextlib.suppress(OSError):
             forker.sock.close()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(forker.proc.pid, signal.SIGKILL)
+        if forker.proc.poll() is None:  # once reaped its pid (and group id) may be another's
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(forker.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             forker.proc.wait(timeout=10)
         with contextlib.suppress(OSError):
