@@ -294,6 +294,7 @@ def attempts(folder):
     if platform.machine() == "x86_64":
         attempt("x32_getpid", raw(worker.X32_SYSCALL_BIT | 39))
     attempt("io_uring_setup", raw(worker.SECCOMP_DENY["io_uring_setup"][0]))
+    attempt("keyctl", raw(worker.SECCOMP_DENY["keyctl"][0]))  # KEYCTL_GET_KEYRING_ID
     # what a worker still does to itself, and reading
     attempt("signal_self", lambda: os.kill(os.getpid(), 0))
     attempt("own_limit", lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
@@ -339,7 +340,7 @@ def test_seccomp_alone_keeps_the_process_to_itself(tmp_path):
         assert before[name] == "allowed", (name, before)  # each attempt works without it
     for name in SECCOMP_REFUSED:
         assert after[name] == "PermissionError", (name, after)
-    for name in ("x32_getpid", "io_uring_setup"):
+    for name in ("x32_getpid", "io_uring_setup", "keyctl"):
         if name in after:
             assert after[name] == "PermissionError", (name, after)
     for name in SECCOMP_KEPT:

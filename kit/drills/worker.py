@@ -220,7 +220,8 @@ OPEN_WRITE_FLAGS = 0o3 | 0o100 | 0o1000  # O_WRONLY | O_RDWR, O_CREAT, O_TRUNC
 #: refused outright (EPERM), by number on (x86_64, aarch64); None where the call does not exist.
 #: Reaching another process: Landlock leaves priorities, resource limits and CPU affinity of
 #: the user's other processes (the server's: RLIMIT_CPU = 1 kills it) open on every ABI;
-#: sockets (pathname Unix sockets on every ABI, UDP where there is no network namespace);
+#: the kernel keyrings its user shares with the server; sockets (pathname Unix sockets on
+#: every ABI, UDP where there is no network namespace);
 #: execve; io_uring (its requests bypass this filter); and every change to a file or folder,
 #: for kernels without Landlock (RLIMIT_FSIZE only stops writing bytes)
 SECCOMP_DENY = {
@@ -229,6 +230,7 @@ SECCOMP_DENY = {
     "process_madvise": (440, 440), "process_mrelease": (448, 448), "kcmp": (312, 272),
     "perf_event_open": (298, 241), "migrate_pages": (256, 238), "move_pages": (279, 239),
     "setpriority": (141, 140), "ioprio_set": (251, 30),
+    "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),  # the user's keyring
     "socket": (41, 198), "socketpair": (53, 199), "execve": (59, 221), "execveat": (322, 281),
     "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
     "creat": (85, None), "openat2": (437, 437), "unlink": (87, None), "unlinkat": (263, 35),
