@@ -16,16 +16,21 @@ from torch.distributions import Bernoulli, Normal, kl_divergence
 
 from kit import losses
 from kit.demos.registry import all_demos
+from kit.drills import drive as drives
 from kit.drills import solutions as S
 from kit.drills.allowlist import check_source
 from kit.drills.catalog import all_drills
 from kit.drills.grader import (
+    MALFORMED,
+    Grader,
     expected_results,
     first_difference,
     grade_results,
     make_job,
     variant_results,
 )
+from kit.drills.harness import MAX_DEPTH, encode, well_formed, well_formed_case
+from kit.drills.pool import Outcome
 from kit.drills.worker import run_job
 from tests.drills_submissions import CORRECT, SAME_MISTAKE, WRONG
 
@@ -239,3 +244,114 @@ def test_training_step_reference_lowers_the_true_loss():
     for _ in range(200):
         last = S.training_step(model, x, opt, 1.0)
     assert last < first - 1.0
+
+
+# ---- a worker's reply is checked before the server reads it ---------------------------------
+
+
+def test_every_honest_result_is_well_formed():
+    for drill_id, drill in DRILLS.items():
+        records = [*expected_results(drill_id)]
+        records += [r for m in drill.mistakes for r in variant_results(drill_id, m.id)]
+        records += run_job(make_job(drill, CORRECT[drill_id]))["results"]
+        assert all(well_formed_case(r) for r in records), drill_id
+        if drill.drive is not None and drill.drive != "train":  # (train: in the sandbox tests)
+            cases = drives.job_cases(drill.drive, drill_id)
+            with torch.random.fork_rng():
+                reply = run_job({**make_job(drill, CORRECT[drill_id]), "cases": cases})
+            assert drives.well_formed(drill.drive, reply["results"], len(cases)), drill_id
+            assert not drives.well_formed(drill.drive, reply["results"][1:], len(cases))
+
+
+def test_encode_refuses_tuples_nested_past_the_depth_the_server_reads():
+    t = torch.ones(2)
+    assert encode(((t, t), t)) == {"items": [{"items": [encode(t), encode(t)]}, encode(t)]}
+    deep = t
+    for _ in range(MAX_DEPTH + 1):
+        deep = (deep,)
+    assert encode(deep)["items"][0]["items"][0]["items"][0]["items"][0]["error"] == "WrongType"
+    assert well_formed(encode(deep))
+    for value in (None, 3, 2.5, True, torch.zeros(0), torch.zeros(3, 0), [t] * 9, "text"):
+        assert well_formed(encode(value)), value
+
+
+class _Replying:
+    """Stands in for the worker pool: every job gets ``reply`` back, as a worker that got past
+    every layer could send it (already parsed from JSON)."""
+
+    def __init__(self, reply):
+        self.reply = reply
+
+    def run(self, job, wall_seconds):
+        return Outcome("ok", self.reply, 0.01)
+
+
+def _cases(n, value):
+    return {"results": [{"out": value}] * n}
+
+
+MALFORMED_VALUES = [
+    5,
+    "text",
+    [1, 2],
+    {"data": {"x": 1}},
+    {"shape": [], "data": "abc"},
+    {"shape": [2], "data": [1.0]},  # shape and data disagree
+    {"shape": [1], "data": [True]},
+    {"shape": "2", "data": [1.0, 2.0]},
+    {"shape": [-1], "data": []},
+    {"items": None},
+    {"items": [5]},
+    {"items": [{"items": [{"items": [{"items": [{"items": []}]}]}]}]},  # deeper than encode goes
+    {"error": ["TypeError"], "message": "x"},
+    {"error": "TypeError", "message": {"a": 1}},
+]
+
+
+@pytest.mark.parametrize("value", MALFORMED_VALUES, ids=range(len(MALFORMED_VALUES)))
+def test_a_malformed_grading_reply_is_refused_not_raised(value):
+    drill = DRILLS["lerp"]
+    grader = Grader(pool=_Replying(_cases(len(drill.cases), value)))
+    result = grader.grade("lerp", CORRECT["lerp"])
+    assert result["refused"] is True and MALFORMED in result["message"], result
+    assert not well_formed(value)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"results": "all passed"},
+        {"results": [{}]},
+        {"results": [{"out": {"none": True}}]},  # fewer results than cases
+        {"results": [7] * 20},
+    ],
+)
+def test_a_reply_of_the_wrong_shape_is_refused(reply):
+    result = Grader(pool=_Replying(reply)).grade("lerp", CORRECT["lerp"])
+    assert result["refused"] is True and MALFORMED in result["message"], result
+
+
+def test_a_malformed_drive_reply_is_refused_not_raised():
+    drill = DRILLS["gaussian_kl"]
+    assert drill.drive == "train"
+    n = len(drill.cases)
+    with torch.random.fork_rng():
+        honest = run_job(make_job(drill, CORRECT["gaussian_kl"]))["results"]
+    assert len(honest) == n
+    bad_runs = [
+        [],  # no drive record at all
+        [{"evals": [{"step": "1", "neg_elbo": 1.0, "kl": 1.0}]}],
+        [{"evals": [{"step": 1, "neg_elbo": "1", "kl": 1.0}]}],
+        [{"evals": 5}],
+        [{"error": "boom"}],
+        [{"error": {"step": 1, "type": "E"}}],
+        [{"after": {"data": 1}}],
+        [{"evals": []}, {"evals": []}],
+        ["run"],
+    ]
+    for extra in bad_runs:
+        grader = Grader(pool=_Replying({"results": honest + extra}))
+        result, view = grader.drive("gaussian_kl", CORRECT["gaussian_kl"])
+        assert view is None and MALFORMED in result["message"], (extra, result)
+    ok = [{"evals": [{"step": 20, "neg_elbo": 200.0, "kl": 5.0}], "their_loss": [1.0]}]
+    assert drives.well_formed("train", ok, 1)

@@ -5,6 +5,10 @@
   ``execve``, cannot reach another process's ``/proc/<pid>/environ``, and, where the kernel's
   Landlock is new enough, cannot connect over TCP or signal a process outside itself; where the
   kernel lacks it, the worker says so instead of failing;
+- the seccomp filter in the worker (``kit.drills.worker.seccomp``): a process that applied it,
+  alone, can no longer signal, renice, re-limit or re-pin another process of its user, create a
+  socket, ``execve``, or create, remove, rename, truncate or re-permission a file, while it still
+  reads files, imports and sets its own limits (each refused call is shown to work before);
 - the server made non-dumpable (``kit.ui.server.deny_inspection``, called by ``serve``): another
   process of the same (non-root) user can no longer read its environment.
 """
@@ -239,3 +243,122 @@ def test_serve_makes_the_server_non_dumpable_before_it_launches():
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "dumpable 0" in proc.stdout
+
+
+#: runs every attempt twice, in a folder of its own each time: before and after applying seccomp
+SECCOMP_PROBE = r"""
+import ctypes, json, os, platform, resource, socket, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from kit.drills import worker
+victim, base = int(sys.argv[2]), sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+
+def attempts(folder):
+    report = {}
+    def attempt(name, fn):
+        try:
+            fn()
+            report[name] = "allowed"
+        except BaseException as err:
+            report[name] = type(err).__name__
+    kept = os.path.join(folder, "kept.txt")
+    def execute():
+        code = subprocess.run(["/bin/true"]).returncode  # the fork works; the exec may not
+        if code != 0:
+            raise PermissionError("execve refused")
+    def raw(number):
+        def call():
+            if libc.syscall(ctypes.c_long(number), 0, 0, 0) < 0:
+                err = ctypes.get_errno()
+                raise PermissionError() if err == 1 else OSError(err, os.strerror(err))
+        return call
+    nice = os.getpriority(os.PRIO_PROCESS, victim)
+    pinned = os.sched_getaffinity(victim)
+    attempt("signal_parent", lambda: os.kill(os.getppid(), 0))
+    attempt("signal_everyone", lambda: os.kill(-1, 0))
+    attempt("prlimit_victim", lambda: resource.prlimit(victim, resource.RLIMIT_CORE))
+    attempt("renice_victim", lambda: os.setpriority(os.PRIO_PROCESS, victim, nice))
+    attempt("pin_victim", lambda: os.sched_setaffinity(victim, pinned))
+    attempt("socket", lambda: socket.socket(socket.AF_UNIX).close())
+    attempt("udp_socket", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close())
+    attempt("execve", execute)
+    attempt("create", lambda: open(os.path.join(folder, "new.txt"), "x").close())
+    attempt("open_for_append", lambda: open(kept, "a").close())
+    attempt("truncate", lambda: os.truncate(kept, 1))
+    attempt("chmod", lambda: os.chmod(kept, 0o600))
+    attempt("mkdir", lambda: os.mkdir(os.path.join(folder, "sub")))
+    attempt("symlink", lambda: os.symlink(kept, os.path.join(folder, "link")))
+    attempt("rename", lambda: os.rename(kept, os.path.join(folder, "moved.txt")))
+    attempt("unlink", lambda: os.unlink(os.path.join(folder, "moved.txt")))
+    if platform.machine() == "x86_64":
+        attempt("x32_getpid", raw(worker.X32_SYSCALL_BIT | 39))
+    attempt("io_uring_setup", raw(worker.SECCOMP_DENY["io_uring_setup"][0]))
+    attempt("keyctl", raw(worker.SECCOMP_DENY["keyctl"][0]))  # KEYCTL_GET_KEYRING_ID
+    # what a worker still does to itself, and reading
+    attempt("signal_self", lambda: os.kill(os.getpid(), 0))
+    attempt("own_limit", lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
+    attempt("own_affinity", lambda: os.sched_setaffinity(0, os.sched_getaffinity(0)))
+    attempt("read_file", lambda: open(worker.__file__).read())
+    attempt("late_import", lambda: __import__("fractions"))
+    return report
+
+before = attempts(os.path.join(base, "before"))
+status = worker.seccomp()
+after = attempts(os.path.join(base, "after")) if status == "on" else {}
+print(json.dumps({"seccomp": status, "before": before, "after": after}))
+"""
+
+#: refused once the filter holds (and done, by the same process, just before it)
+SECCOMP_REFUSED = ("signal_parent", "signal_everyone", "prlimit_victim", "renice_victim",
+                   "pin_victim", "socket", "udp_socket", "execve", "create", "open_for_append",
+                   "truncate", "chmod", "mkdir", "symlink", "rename", "unlink")  # fmt: skip
+SECCOMP_KEPT = ("signal_self", "own_limit", "own_affinity", "read_file", "late_import")
+
+
+def test_seccomp_alone_keeps_the_process_to_itself(tmp_path):
+    if os.uname().machine not in worker.AUDIT_ARCH:
+        pytest.skip("no system-call table for this machine: the worker reports it instead")
+    for phase in ("before", "after"):
+        (tmp_path / phase).mkdir()
+        (tmp_path / phase / "kept.txt").write_text("kept")
+    victim = subprocess.Popen(["sleep", "120"])  # another process of the same user
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-I", "-B", "-c", SECCOMP_PROBE, str(ROOT), str(victim.pid),
+             str(tmp_path)],
+            env=dict(WORKER_ENV), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        victim.kill()
+        victim.wait()
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["seccomp"] == "on", report
+    before, after = report["before"], report["after"]
+    for name in (*SECCOMP_REFUSED, *SECCOMP_KEPT):
+        assert before[name] == "allowed", (name, before)  # each attempt works without it
+    for name in SECCOMP_REFUSED:
+        assert after[name] == "PermissionError", (name, after)
+    for name in ("x32_getpid", "io_uring_setup", "keyctl"):
+        if name in after:
+            assert after[name] == "PermissionError", (name, after)
+    for name in SECCOMP_KEPT:
+        assert after[name] == "allowed", (name, after)
+    assert sorted(p.name for p in (tmp_path / "after").iterdir()) == ["kept.txt"]
+    assert (tmp_path / "after" / "kept.txt").read_text() == "kept"  # not truncated either
+    assert oct((tmp_path / "after" / "kept.txt").stat().st_mode & 0o777) != "0o600"
+
+
+def test_seccomp_program_is_well_formed():
+    for machine in worker.AUDIT_ARCH:
+        prog = worker.seccomp_program(machine, 4242)
+        assert 0 < len(prog) < 4096
+        assert prog[-1] == (worker.BPF_RET_K, 0, 0, worker.SECCOMP_RET_ALLOW)
+        for i, (code, jt, jf, _k) in enumerate(prog):  # every jump lands inside the program
+            if code != worker.BPF_RET_K and code != worker.BPF_LD_W_ABS:
+                assert i + 1 + max(jt, jf) < len(prog), (machine, i)
+        numbers = [n[("x86_64", "aarch64").index(machine)]
+                   for n in (*worker.SECCOMP_DENY.values(), *worker.SECCOMP_SELF_ONLY.values())]  # fmt: skip
+        known = [n for n in numbers if n is not None]
+        assert len(known) == len(set(known)), machine  # no number listed twice

@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from kit.drills import pool as pool_module
+from kit.drills import worker
 from kit.drills.grader import Grader, GraderBusy
 from kit.drills.pool import WORKER_ENV, WorkerPool
 from kit.drills.worker import BOOT
@@ -77,9 +78,11 @@ def big_tensor():
     import torch
     torch.empty(10 * 2**30, dtype=torch.uint8).fill_(1)
 
-def connect():
+def connect():  # no create_connection: its getaddrinfo needs the idna codec, a late import
     import socket
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=2)
+    s = socket.socket()
+    s.settimeout(2)
+    s.connect(("127.0.0.1", int(sys.argv[2])))
     s.close()
 
 attempt("write_cwd", lambda: open("x.txt", "w").write("x"))
@@ -94,6 +97,10 @@ attempt("read_root_home", lambda: os.listdir("/root"))
 attempt("connect_loopback", connect)
 attempt("read_outside", lambda: open(sys.argv[3]).read())
 attempt("read_parent_environ", lambda: open("/proc/%d/environ" % os.getppid(), "rb").read())
+parent = os.getppid()  # as root it is another user's; as an ordinary user (a Space) the worker's own
+attempt("renice_parent", lambda: os.setpriority(os.PRIO_PROCESS, parent, os.getpriority(os.PRIO_PROCESS, parent)))
+attempt("relimit_parent", lambda: resource.prlimit(parent, resource.RLIMIT_CORE))
+attempt("signal_parent", lambda: os.kill(parent, 0))
 print(json.dumps(report))
 """
 
@@ -151,6 +158,11 @@ def test_lock_down_stops_what_the_allowlist_would_have(tmp_path, listening_port,
         assert report["read_outside"] == "PermissionError", report
         assert report["read_parent_environ"] == "PermissionError", report
         assert report["write_tmp"] == "PermissionError", report  # not even an empty file
+    if os.uname().machine in worker.AUDIT_ARCH:  # the system-call filter holds on any Linux
+        assert report["seccomp"] == "on", report
+        for name in ("connect_loopback", "write_tmp", "renice_parent", "relimit_parent",
+                     "signal_parent", "subprocess"):  # fmt: skip
+            assert report[name] in ("PermissionError", "BlockingIOError"), (name, report)
     assert not list(tmp_path.iterdir())  # nothing was written in its folder
 
 
@@ -194,6 +206,13 @@ def test_spare_worker_is_a_fresh_confined_process():
         assert ready["pid"] == pid and ready["network"] in ("isolated", "shared")
         assert ready["landlock"].startswith(("abi ", "unavailable: ")), ready
         assert ready["dumpable"] is False
+        if os.uname().machine in worker.AUDIT_ARCH:
+            assert ready["seccomp"] == "on", ready
+        # the forker, too, is not dumpable (so no worker ever is, not even before its lock-down)
+        assert pool._forker.ready["dumpable"] is False
+        if os.geteuid() != 0:  # its /proc files are root's: its own user cannot open them
+            with pytest.raises(PermissionError):
+                os.listdir(f"/proc/{forker}/fd")
         assert _limits_line(pid, "Max file size").split()[3:5] == ["0", "0"]
         assert _limits_line(pid, "Max open files").split()[3] == "16"
         assert _limits_line(pid, "Max address space").split()[3] != "unlimited"
@@ -212,6 +231,33 @@ def test_spare_worker_is_a_fresh_confined_process():
     finally:
         pool.close()
     assert not Path(f"/proc/{pid}").exists() and not Path(f"/proc/{forker}").exists()
+
+
+SIGCHLD_PROBE = r"""
+import json, signal, sys
+sys.path.insert(0, sys.argv[1])
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kept by the exec of the forker
+from kit.drills.pool import WorkerPool
+pool = WorkerPool(spares=1)
+try:
+    assert pool.wait_ready()
+    worker = pool._take()
+    pool._kill(worker)
+    print(json.dumps({"exit": worker.exit_code}))
+finally:
+    pool.close()
+"""
+
+
+def test_workers_wait_to_be_reaped_even_if_the_server_ignores_sigchld():
+    """The pool's kill reaches a worker only while the forker holds its pid as a zombie: the
+    forker resets SIGCHLD, which would otherwise reap (and free the pid of) every worker."""
+    proc = subprocess.run(
+        [sys.executable, "-c", SIGCHLD_PROBE, str(ROOT)],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"exit": -9}
 
 
 def _limits_line(pid: int, name: str) -> str:
@@ -260,8 +306,13 @@ def test_back_to_back_gradings_start_no_interpreter(monkeypatch):
         g.close()
 
 
-def test_a_dead_forker_is_replaced_and_its_workers_go():
+def test_a_dead_forker_is_replaced_and_its_workers_go(monkeypatch):
     g = Grader()
+    groups_killed = []
+    real_killpg = os.killpg
+    monkeypatch.setattr(
+        os, "killpg", lambda pg, sig: groups_killed.append(pg) or real_killpg(pg, sig)
+    )
     try:
         assert g.pool.wait_ready()
         forker, (spare,) = g.pool.forker_pid(), g.pool.worker_pids()
@@ -271,6 +322,8 @@ def test_a_dead_forker_is_replaced_and_its_workers_go():
         result = g.grade("lerp", CORRECT["lerp"])
         assert result["passed"], result
         assert g.pool.forker_pid() not in (None, forker)  # a new forker
+        # once reaped, the dead forker's pid may be a stranger's: no kill is sent to it
+        assert forker not in groups_killed, groups_killed
         assert _wait_for(lambda: spare not in _live_pids(), 30)  # the orphaned spare is gone
     finally:
         g.close()
@@ -473,3 +526,18 @@ def _rss_kib() -> int:
 
 def test_pool_reply_cap_is_enforced():
     assert pool_module.MAX_REPLY_BYTES <= 8 << 20
+
+
+def test_a_reply_nested_too_deep_to_parse_is_a_bad_reply_not_an_exception(tmp_path):
+    """The pool's side of a worker that got past every layer and prints 60,000 "[" (json.loads
+    raises RecursionError, not ValueError, on it): an Outcome, never an exception."""
+    job_read, job_write = os.pipe()
+    out_read, out_write = os.pipe()
+    try:
+        os.write(out_write, b"[" * 60_000 + b"\n")  # fits in a pipe's buffer
+        fake = pool_module._Worker(0, None, job_write, pool_module._Reader(out_read), str(tmp_path))
+        outcome = WorkerPool()._run_on(fake, {"code": ""}, time.monotonic(), 5.0)
+        assert outcome.status == "bad_reply", outcome
+    finally:
+        for fd in (job_read, out_read, out_write):
+            os.close(fd)

@@ -265,6 +265,31 @@ def run_here(fn, drive: str, drill_id: str) -> list[dict]:
         return [runners[c["runner"]](fn, c["args"]) for c in job_cases(drive, drill_id)]
 
 
+def well_formed(drive: str, records, count: int) -> bool:
+    """Whether a worker's ``records`` are ``count`` results of ``drive``'s cases, shaped as the
+    runners make them (checked before ``render`` reads a reply from an untrusted process)."""
+    if not isinstance(records, list) or len(records) != count or count == 0:
+        return False
+    if drive != "train":
+        return all(isinstance(r, dict) and harness.well_formed(r.get("out")) for r in records)
+    (run,) = records
+    if not isinstance(run, dict):
+        return False
+    evals, err = run.get("evals", []), run.get("error")
+    evals_ok = isinstance(evals, list) and all(
+        isinstance(e, dict)
+        and isinstance(e.get("step"), int)
+        and all(harness.is_number(e.get(k)) for k in ("neg_elbo", "kl"))
+        for e in evals
+    )
+    err_ok = err is None or (
+        isinstance(err, dict)
+        and isinstance(err.get("step"), int)
+        and all(isinstance(err.get(k), str) for k in ("type", "message"))
+    )
+    return evals_ok and err_ok and ("after" not in run or harness.well_formed(run["after"]))
+
+
 def _tensor(record: dict, shape_tail: int) -> torch.Tensor | None:
     """A result record as a tensor whose rows have ``shape_tail`` numbers, if it is one."""
     out = record.get("out", record)

@@ -32,7 +32,7 @@ import torch
 from kit.drills import drive as drives
 from kit.drills.allowlist import MAX_CODE_BYTES, RefusedCode, check_source
 from kit.drills.catalog import all_drills
-from kit.drills.harness import run_case
+from kit.drills.harness import run_case, well_formed_case
 from kit.drills.pool import Outcome, WorkerPool
 from kit.drills.spec import Drill
 
@@ -44,6 +44,7 @@ GRADE_WALL_S = 6.0  # wall-clock limit of a grading in its worker
 DRIVE_CPU_S = 20.0  # a drive includes a 60-step training run (about a second of CPU)
 DRIVE_WALL_S = 40.0
 SHOWN_NUMBERS = 6  # values shown of an expected / actual tensor
+MALFORMED = "the sandbox's answer was malformed"  # a reply no honest worker sends
 
 
 class GraderBusy(Exception):
@@ -309,6 +310,8 @@ class Grader:
         result, extra = self._result(drill, outcome, len(drill.cases), DRIVE_WALL_S, DRIVE_CPU_S)
         if extra is None:
             return result, None
+        if not drives.well_formed(drill.drive, extra, len(cases)):
+            return _refusal(drill.id, MALFORMED, outcome.seconds), None
         return result, drives.render(drill.drive, drill.id, extra, reference)
 
     def _result(self, drill: Drill, outcome: Outcome, n: int, wall: float, cpu: float):
@@ -325,9 +328,9 @@ class Grader:
         if (
             not isinstance(results, list)
             or len(results) < n
-            or not all(isinstance(r, dict) for r in results)
+            or not all(well_formed_case(r) for r in results[:n])
         ):
-            return _refusal(drill.id, "the sandbox's answer was malformed", outcome.seconds), None
+            return _refusal(drill.id, MALFORMED, outcome.seconds), None
         return grade_results(drill, results[:n], outcome.seconds), results[n:]
 
 

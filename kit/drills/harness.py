@@ -30,6 +30,8 @@ from torch import nn
 
 MAX_OUTPUT_NUMBERS = 200_000  # more than any drill returns; a bigger result is refused
 MAX_MESSAGE = 300  # characters of an exception's message that come back
+MAX_ITEMS = 8  # values of a returned tuple or list that are encoded
+MAX_DEPTH = 4  # tuples inside tuples: deeper is reported as a wrong type, never encoded
 
 
 class TanhDecoder:
@@ -123,7 +125,7 @@ def build_value(spec):
     raise ValueError(f"unknown argument description {sorted(spec)}")
 
 
-def encode(value):
+def encode(value, depth: int = 0):
     """A function's result as JSON: tensors and numbers as shape + flat data."""
     if value is None:
         return {"none": True}
@@ -134,9 +136,54 @@ def encode(value):
             return _error_record("OutputTooLarge", f"{value.numel()} numbers came back")
         v = value.detach().to(torch.float64)
         return {"shape": list(v.shape), "data": v.flatten().tolist()}
-    if isinstance(value, (tuple, list)) and len(value) <= 8:
-        return {"items": [encode(v) for v in value]}
+    if isinstance(value, (tuple, list)) and len(value) <= MAX_ITEMS:
+        if depth >= MAX_DEPTH:
+            return _error_record("WrongType", f"the function returned tuples {depth + 1} deep")
+        return {"items": [encode(v, depth + 1) for v in value]}
     return _error_record("WrongType", f"the function returned a {type(value).__name__}")
+
+
+def is_number(x) -> bool:
+    """A JSON number (an int or a float, not a bool)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def well_formed(value, depth: int = 0) -> bool:
+    """Whether ``value`` has the shape ``encode`` (or ``error_of``) gives a result. The server
+    checks a worker's reply with this before it reads it: an escaped worker may send any JSON,
+    and what is not an encoded value is refused, never compared or shown."""
+    if not isinstance(value, dict):
+        return False
+    if "error" in value:
+        return isinstance(value["error"], str) and isinstance(value.get("message", ""), str)
+    if "none" in value:
+        return True
+    if "items" in value:
+        items = value["items"]
+        return (
+            depth < MAX_DEPTH
+            and isinstance(items, list)
+            and len(items) <= MAX_ITEMS
+            and all(well_formed(v, depth + 1) for v in items)
+        )
+    shape, data = value.get("shape"), value.get("data")
+    return (
+        isinstance(shape, list)
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+        and isinstance(data, list)
+        and len(data) == math.prod(shape)
+        and all(is_number(x) for x in data)
+    )
+
+
+def well_formed_case(record) -> bool:
+    """Whether ``record`` is one case's named results (see ``RUNNERS``): names to encoded
+    values."""
+    return (
+        isinstance(record, dict)
+        and bool(record)
+        and all(isinstance(k, str) and well_formed(v) for k, v in record.items())
+    )
 
 
 def _error_record(kind: str, message: str) -> dict:

@@ -167,7 +167,7 @@ class WorkerPool:
             return False
         try:
             ready = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             ready = None
         if isinstance(ready, dict) and ready.get("ready") is True:
             forker.ready = ready
@@ -185,8 +185,9 @@ class WorkerPool:
     def _stop_forker(forker: _Forker) -> None:
         with contextlib.suppress(OSError):
             forker.sock.close()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(forker.proc.pid, signal.SIGKILL)
+        if forker.proc.poll() is None:  # once reaped its pid (and group id) may be another's
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(forker.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             forker.proc.wait(timeout=10)
         with contextlib.suppress(OSError):
@@ -200,7 +201,7 @@ class WorkerPool:
             socket.send_fds(forker.sock, [json.dumps(message).encode()], list(fds))
             data = forker.sock.recv(MAX_REQUEST_BYTES)
             reply = json.loads(data) if data else None
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             reply = None
         if not isinstance(reply, dict) or "error" in reply:
             self._drop_forker(forker)
@@ -341,7 +342,7 @@ class WorkerPool:
             return False
         try:
             ready = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         if isinstance(ready, dict) and ready.get("ready") is True:
             worker.ready = ready
@@ -373,7 +374,7 @@ class WorkerPool:
             return Outcome(status, seconds=seconds, exit_code=code)
         try:
             reply = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # e.g. a million "[": too deep to parse
             return Outcome("bad_reply", seconds=seconds)
         if not isinstance(reply, dict):
             return Outcome("bad_reply", seconds=seconds)

@@ -4,8 +4,10 @@
 an emptied environment, in an empty temporary folder, in a session of its own. The forker never
 runs a submission. Its life:
 
-1. at once, before importing anything of substance: no file may be written (RLIMIT_FSIZE = 0)
-   and no core dumped;
+1. at once, before importing anything of substance: not dumpable (no process of its user may
+   read its memory or ``/proc`` files or attach to it; its forks inherit this, so no worker is
+   ever dumpable, not even before its own lock-down), SIGCHLD at its default, no file may be
+   written (RLIMIT_FSIZE = 0) and no core dumped;
 2. warm-up: import torch (one thread), the allowlist, the harness and the demos' model weights
    and digits, and run one tiny forward/backward so lazy initialisation happens now; then it
    says ``{"ready": ...}`` on its stdout;
@@ -25,10 +27,13 @@ previous submission touched. Its life:
    are out of reach), restrict itself with **Landlock** where the kernel has it (read only the
    Python installation and ``kit/``, write nothing, no TCP, no signals or abstract sockets
    outside itself, no ``execve``), make itself non-dumpable (no other process of its user can
-   read its ``/proc`` files or attach to it), cap the address space (RLIMIT_AS) a little above
-   what the warm-up used, forbid new processes and threads (RLIMIT_NPROC = 0) and cap file
-   descriptors (RLIMIT_NOFILE); then print ``{"ready": ...}`` (saying which layers hold) and
-   wait;
+   read its ``/proc`` files or attach to it), install a **seccomp** filter on any Linux kernel
+   (no signal, priority, resource limit or CPU affinity set on another process, no ptrace or
+   pidfd, no socket, no ``execve``, no io_uring, no file or folder created, opened for
+   writing, truncated, renamed, removed or re-permissioned), cap the address space
+   (RLIMIT_AS) a little above what the warm-up used, forbid new processes and threads
+   (RLIMIT_NPROC = 0) and cap file descriptors (RLIMIT_NOFILE); then print ``{"ready": ...}``
+   (saying which layers hold) and wait;
 3. read one job (one JSON line on stdin), cap its CPU seconds (RLIMIT_CPU), check the code
    against the allowlist again, run it on each case through the harness, print one JSON line
    and exit. It is never given a second job.
@@ -200,6 +205,124 @@ def landlock(read_only: list[str]) -> str:
     return f"abi {abi}"
 
 
+# ---- seccomp (<linux/seccomp.h>, <linux/filter.h>): a filter on system calls ------------------
+
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_ERRNO = 0x00050000
+EPERM = 1
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 system calls: a second table, refused as a whole
+BPF_LD_W_ABS, BPF_JEQ_K, BPF_JGE_K, BPF_JSET_K, BPF_RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+OPEN_WRITE_FLAGS = 0o3 | 0o100 | 0o1000  # O_WRONLY | O_RDWR, O_CREAT, O_TRUNC
+
+#: refused outright (EPERM), by number on (x86_64, aarch64); None where the call does not exist.
+#: Reaching another process: Landlock leaves priorities, resource limits and CPU affinity of
+#: the user's other processes (the server's: RLIMIT_CPU = 1 kills it) open on every ABI;
+#: the kernel keyrings its user shares with the server; sockets (pathname Unix sockets on
+#: every ABI, UDP where there is no network namespace);
+#: execve; io_uring (its requests bypass this filter); and every change to a file or folder,
+#: for kernels without Landlock (RLIMIT_FSIZE only stops writing bytes)
+SECCOMP_DENY = {
+    "ptrace": (101, 117), "process_vm_readv": (310, 270), "process_vm_writev": (311, 271),
+    "pidfd_open": (434, 434), "pidfd_send_signal": (424, 424), "pidfd_getfd": (438, 438),
+    "process_madvise": (440, 440), "process_mrelease": (448, 448), "kcmp": (312, 272),
+    "perf_event_open": (298, 241), "migrate_pages": (256, 238), "move_pages": (279, 239),
+    "setpriority": (141, 140), "ioprio_set": (251, 30),
+    "keyctl": (250, 219), "add_key": (248, 217), "request_key": (249, 218),  # the user's keyring
+    "socket": (41, 198), "socketpair": (53, 199), "execve": (59, 221), "execveat": (322, 281),
+    "io_uring_setup": (425, 425), "io_uring_enter": (426, 426), "io_uring_register": (427, 427),
+    "creat": (85, None), "openat2": (437, 437), "unlink": (87, None), "unlinkat": (263, 35),
+    "rename": (82, None), "renameat": (264, 38), "renameat2": (316, 276), "rmdir": (84, None),
+    "mkdir": (83, None), "mkdirat": (258, 34), "link": (86, None), "linkat": (265, 37),
+    "symlink": (88, None), "symlinkat": (266, 36), "truncate": (76, 45), "ftruncate": (77, 46),
+    "mknod": (133, None), "mknodat": (259, 33), "chmod": (90, None), "fchmod": (91, 52),
+    "fchmodat": (268, 53), "fchmodat2": (452, 452), "chown": (92, None), "fchown": (93, 55),
+    "lchown": (94, None), "fchownat": (260, 54), "utime": (132, None), "utimes": (235, None),
+    "futimesat": (261, None), "utimensat": (280, 88), "setxattr": (188, 5),
+    "lsetxattr": (189, 6), "fsetxattr": (190, 7), "removexattr": (197, 14),
+    "lremovexattr": (198, 15), "fremovexattr": (199, 16), "setxattrat": (463, 463),
+    "removexattrat": (466, 466),
+}  # fmt: skip
+#: allowed only on this process itself: the first argument must be 0 or its own pid
+SECCOMP_SELF_ONLY = {
+    "kill": (62, 129), "tkill": (200, 130), "tgkill": (234, 131),
+    "rt_sigqueueinfo": (129, 138), "rt_tgsigqueueinfo": (297, 240), "prlimit64": (302, 261),
+    "sched_setparam": (142, 118), "sched_setscheduler": (144, 119),
+    "sched_setaffinity": (203, 122), "sched_setattr": (314, 274),
+}  # fmt: skip
+#: opening a file: allowed only for reading (the flags argument, by its index)
+SECCOMP_READ_ONLY_OPEN = {"open": ((2, 1), None), "openat": ((257, 2), (56, 2))}
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [
+        ("code", ctypes.c_uint16),
+        ("jt", ctypes.c_uint8),
+        ("jf", ctypes.c_uint8),
+        ("k", ctypes.c_uint32),
+    ]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _arg(i: int) -> int:
+    """Offset of system-call argument ``i``'s low 32 bits in ``struct seccomp_data``
+    (little-endian: x86_64, aarch64)."""
+    return 16 + 8 * i
+
+
+def seccomp_program(machine: str, pid: int) -> list[tuple[int, int, int, int]]:
+    """The filter (classic BPF, as (code, jt, jf, k)) for process ``pid`` on ``machine``: see
+    ``SECCOMP_DENY``, ``SECCOMP_SELF_ONLY`` and ``SECCOMP_READ_ONLY_OPEN``; any other system
+    call of the native table is allowed, every call of another table refused."""
+    col = ("x86_64", "aarch64").index(machine)
+    deny = (BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | EPERM)
+    allow = (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)
+    prog = [(BPF_LD_W_ABS, 0, 0, 4), (BPF_JEQ_K, 1, 0, AUDIT_ARCH[machine]), deny]
+    prog.append((BPF_LD_W_ABS, 0, 0, 0))  # the system call's number
+    if machine == "x86_64":
+        prog += [(BPF_JGE_K, 0, 1, X32_SYSCALL_BIT), deny]
+    for numbers in SECCOMP_DENY.values():
+        if numbers[col] is not None:
+            prog += [(BPF_JEQ_K, 0, 1, numbers[col]), deny]
+    for numbers in SECCOMP_SELF_ONLY.values():  # each block returns: the number is reloaded
+        prog += [(BPF_JEQ_K, 0, 5, numbers[col]), (BPF_LD_W_ABS, 0, 0, _arg(0)),
+                 (BPF_JEQ_K, 2, 0, 0), (BPF_JEQ_K, 1, 0, pid), deny, allow]  # fmt: skip
+    for entry in SECCOMP_READ_ONLY_OPEN.values():
+        if entry[col] is not None:
+            number, flags = entry[col]
+            prog += [(BPF_JEQ_K, 0, 4, number), (BPF_LD_W_ABS, 0, 0, _arg(flags)),
+                     (BPF_JSET_K, 0, 1, OPEN_WRITE_FLAGS), deny, allow]  # fmt: skip
+    prog.append(allow)
+    return prog
+
+
+def seccomp() -> str:
+    """Install the system-call filter of ``seccomp_program`` on this process, for good (it sets
+    no_new_privs, which the kernel requires of an unprivileged filter).
+
+    Returns "on", or "unavailable: <why>" (not Linux on x86_64/aarch64, seccomp off)."""
+    machine = platform.machine()
+    if machine not in AUDIT_ARCH:
+        return f"unavailable: no system-call table for {machine}"
+    program = seccomp_program(machine, os.getpid())
+    filters = (_SockFilter * len(program))(*program)
+    fprog = _SockFprog(len(program), filters)
+    libc = _libc()
+    ulong = ctypes.c_ulong
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, ulong(1), ulong(0), ulong(0), ulong(0)) != 0:
+        return f"unavailable: no_new_privs: {os.strerror(ctypes.get_errno())}"
+    done = libc.prctl(PR_SET_SECCOMP, ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog),
+                      ulong(0), ulong(0))  # fmt: skip
+    if done != 0:
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    return "on"
+
+
 def _lock_down() -> dict:
     """Every layer a worker sets before it reads a job; which ones hold (for the ready line)."""
     vm_size = _vm_size()  # /proc is out of reach once Landlock holds
@@ -212,11 +335,17 @@ def _lock_down() -> dict:
     # not dumpable: another worker of the same user cannot read this one's /proc files or
     # attach to it (where Landlock is missing); a drop from root has already done this
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    syscalls = seccomp()  # what follows only sets this process's own limits: still allowed
     _limit(resource.RLIMIT_AS, vm_size + ADDRESS_SPACE_HEADROOM)
     _limit(resource.RLIMIT_NPROC, 0)
     _limit(resource.RLIMIT_NOFILE, OPEN_FILES)
     dumpable = _libc().prctl(PR_GET_DUMPABLE, 0, 0, 0, 0)
-    return {"network": network, "landlock": sandbox, "dumpable": bool(dumpable)}
+    return {
+        "network": network,
+        "landlock": sandbox,
+        "seccomp": syscalls,
+        "dumpable": bool(dumpable),
+    }
 
 
 def _cap_cpu(seconds: float) -> None:
@@ -371,13 +500,22 @@ def main(sock_fd: int) -> None:
     import socket
     import tempfile
 
+    # not dumpable, first of all: without Landlock, a worker of the same user could otherwise
+    # read the forker's memory or ptrace it (and with it every later worker's pipes), or open a
+    # newborn sibling's /proc/<pid>/fd before that one's own lock-down; a fork inherits this
+    libc = _libc()
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    # workers stay zombies until the pool asks for them to be reaped, even if the server was
+    # started ignoring SIGCHLD (which an exec keeps, and which would reap them at once)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     tempfile.tempdir = os.getcwd()  # torch asks for a temp dir; this one is empty and unwritable
     _limit(resource.RLIMIT_FSIZE, 0)
     _limit(resource.RLIMIT_CORE, 0)
     _warm_up()
     gc.collect()
     gc.freeze()  # the warm-up's objects leave the GC's scans: a worker copies fewer pages
-    _say({"ready": True, "pid": os.getpid(), "forker": True})
+    dumpable = bool(libc.prctl(PR_GET_DUMPABLE, 0, 0, 0, 0))
+    _say({"ready": True, "pid": os.getpid(), "forker": True, "dumpable": dumpable})
     serve_forks(socket.socket(fileno=sock_fd))
 
 
