@@ -37,8 +37,11 @@ REQUIRED_KEYS = (
 )
 """Front matter keys every question must have."""
 
-OPTIONAL_KEYS = ("sources",)
+OPTIONAL_KEYS = ("sources", "see_also")
 """Front matter keys a question may have."""
+
+MAX_SEE_ALSO = 3
+"""Most further demos a question's ``see_also`` may list."""
 
 SECTIONS = (
     "Question",
@@ -128,6 +131,10 @@ class Question:
     """Id of the live demo that shows the answer (a key of ``kit.demos.registry.all_demos()``)."""
     demo_args: dict[str, Any] = field(default_factory=dict)
     """Preset arguments for that demo (a subset of its ``defaults``), possibly empty."""
+    see_also: list[str] = field(default_factory=list)
+    """Further demos that show the answer, by id, possibly empty (at most ``MAX_SEE_ALSO``):
+    linked under the model answer, each opening with its default settings, e.g. the encoder
+    view (``latent.encode_test_digit``) from the reparameterization-trick question."""
     sources: list[str] = field(default_factory=list)
     """References backing the answer, possibly empty."""
     question: str
