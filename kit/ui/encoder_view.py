@@ -50,9 +50,19 @@ the straight line cuts through the emptier centre; the spherical path keeps its 
 # small digit keeps its detail), averages it down to 28 x 28 and sends the values while the
 # pen moves, at most every SEND_EVERY_MS, and once more when it lifts; the server checks them
 # (kit.demos.encoder.canvas_ink) and does the MNIST steps itself (kit.preprocess.ink_to_mnist).
+#
+# While the pen moves, a new value goes out only once the view has shown the answer to the
+# last one (its map changed, or ANSWER_WAIT_MS passed) and REST_MS after that: each answer
+# costs the page 100-300 ms of main-thread work on a loaded two-core machine (Gradio's own
+# state updates), and sending every 100 ms regardless made the pen lag (an 8-move Playwright
+# stroke took 2.4 s instead of 0.14 s, load 6-8) and the last answer later. Lifting the pen
+# always sends at once.
 CANVAS_PX = 280  # the canvas's side in pixels: ten per pixel of the 28 x 28 digit
 BRUSH_PX = 22  # the pen's width: about two MNIST pixels, as MNIST's strokes are
-SEND_EVERY_MS = 100  # while the pen moves, the ink goes to the server at most this often
+SEND_EVERY_MS = 150  # while the pen moves, the ink goes to the server at most this often
+REST_MS = 150  # ... and no sooner than this after the view showed the last answer
+ANSWER_WAIT_MS = 2000  # an answer that never shows (an error) holds the next one this long
+ANSWER_ID = "encoder-map"  # the output whose change means "answered"
 
 CANVAS_HTML = f"""<div class="enc-pad">
 <canvas width="{CANVAS_PX}" height="{CANVAS_PX}" role="img"
@@ -69,13 +79,16 @@ CANVAS_CSS = f"""
   border-radius: 4px; background: var(--button-secondary-background-fill); }}
 """
 
+# js_on_load runs as Function(element, trigger, props, server, upload, watch): none of those
+# names may be declared again here.
 CANVAS_JS = """
 const canvas = element.querySelector("canvas");
 const ctx = canvas.getContext("2d", {willReadFrequently: true});
-const N = __N__, EVERY = __EVERY__;
+const N = __N__, EVERY = __EVERY__, REST = __REST__, WAIT = __WAIT__;
 ctx.lineWidth = __BRUSH__; ctx.lineCap = "round"; ctx.lineJoin = "round";
 ctx.strokeStyle = "#000";
-let down = false, last = null, timer = null, sentAt = -1e9;
+let down = false, dirty = false, last = null, timer = null;
+let sentAt = -1e9, waiting = false, answeredAt = -1e9;
 // the strokes' ink (alpha) in a square around them, averaged down to N x N, as "[v0,...]"
 const inkText = () => {
   const w = canvas.width, h = canvas.height, a = ctx.getImageData(0, 0, w, h).data;
@@ -97,15 +110,33 @@ const inkText = () => {
 };
 const send = () => {
   if (timer !== null) { clearTimeout(timer); timer = null; }
-  sentAt = performance.now();
+  dirty = false;
   const text = inkText();
   if (text === null || text === props.value) return;
   props.value = text;
+  sentAt = performance.now(); waiting = true;
   trigger("input");
 };
-const soon = () => {
-  if (timer === null) timer = setTimeout(send, Math.max(0, EVERY - (performance.now() - sentAt)));
+// while drawing: send once EVERY has passed, the last answer is shown (or overdue) and REST
+// has passed since it; an answer coming in wakes this up
+const pump = () => {
+  if (timer !== null || !down || !dirty) return;
+  const now = performance.now(), ready = waiting ? sentAt + WAIT : answeredAt + REST;
+  timer = setTimeout(() => { timer = null; if (down && dirty) send(); },
+                     Math.max(0, sentAt + EVERY - now, ready - now));
 };
+const answered = () => {  // the view shows an answer: its map's image changed
+  waiting = false; answeredAt = performance.now();
+  if (timer !== null) { clearTimeout(timer); timer = null; }
+  pump();
+};
+const watchMap = () => {  // the map may be mounted after this canvas
+  const map = document.getElementById("__ANSWER__");
+  if (!map) { setTimeout(watchMap, 250); return; }
+  new MutationObserver(answered).observe(
+    map, {subtree: true, childList: true, attributes: true, attributeFilter: ["src"]});
+};
+watchMap();
 const at = (e) => {
   const r = canvas.getBoundingClientRect();
   return [(e.clientX - r.left) * canvas.width / r.width,
@@ -118,13 +149,13 @@ canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   e.preventDefault();
   canvas.setPointerCapture(e.pointerId);
-  down = true; last = at(e); line(last, last); soon();
+  down = true; dirty = true; last = at(e); line(last, last); pump();
 });
 canvas.addEventListener("pointermove", (e) => {
   if (!down) return;
-  const p = at(e); line(last, p); last = p; soon();
+  const p = at(e); line(last, p); last = p; dirty = true; pump();
 });
-const lift = () => { if (down) { down = false; send(); } };
+const lift = () => { if (down) { down = false; send(); } };  // the pen lifts: send at once
 canvas.addEventListener("pointerup", lift);
 canvas.addEventListener("pointercancel", lift);
 element.querySelector(".enc-clear").addEventListener("click", () => {
@@ -141,6 +172,9 @@ def canvas_script() -> str:
     return (
         CANVAS_JS.replace("__N__", str(SIZE))
         .replace("__EVERY__", str(SEND_EVERY_MS))
+        .replace("__REST__", str(REST_MS))
+        .replace("__WAIT__", str(ANSWER_WAIT_MS))
+        .replace("__ANSWER__", ANSWER_ID)
         .replace("__BRUSH__", str(BRUSH_PX))
     )
 
@@ -204,7 +238,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
                     "q(z|x) on the latent map: 1σ and 2σ ellipses, μ (blue), z (red)",
                     image_mode="RGB",
                     format="png",
-                    elem_id="encoder-map",
+                    elem_id=ANSWER_ID,
                 )
         with gr.Row():
             seen = output_image("What the model sees (28×28)", height=200, elem_id="encoder-input")

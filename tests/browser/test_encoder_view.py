@@ -64,6 +64,30 @@ def test_a_stroke_with_no_extra_click_updates_the_ellipse_and_both_images(page):
     print(f"stroke released -> map and both decodes updated: {elapsed * 1000:.0f} ms")
 
 
+def test_the_view_follows_the_pen_before_it_lifts(page):
+    page.get_by_role("tab", name="Latent space").click()
+    canvas = page.locator('#encoder-sketch canvas[data-ready="1"]')
+    canvas.wait_for(timeout=60_000)
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('#encoder-map img'); return i && i.src; }",
+        timeout=60_000,
+    )
+    before = _srcs(page)["encoder-map"]
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 140, box["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 140, box["y"] + 200, steps=6)
+    page.wait_for_function(  # the pen is still down: the map shows this stroke so far
+        "prev => document.querySelector('#encoder-map img').src !== prev",
+        arg=before,
+        timeout=30_000,
+    )
+    assert "Your drawing" in page.locator("#encoder-summary").inner_text()
+    page.mouse.up()
+    assert page.locator(".toast-body").count() == 0
+
+
 def test_clear_empties_the_canvas_without_a_request_or_a_message(page):
     page.get_by_role("tab", name="Latent space").click()
     canvas = page.locator('#encoder-sketch canvas[data-ready="1"]')
