@@ -64,6 +64,8 @@ def bench_inputs(tmp: Path) -> dict[str, dict]:
     import numpy as np
     from PIL import Image
 
+    from kit.testing.server import canvas_digit
+
     stroke = np.zeros((280, 280, 4), np.uint8)
     stroke[40:240, 130:150] = (0, 0, 0, 255)  # a black "1" on a transparent sketchpad
     png = tmp / "digit.png"
@@ -74,9 +76,7 @@ def bench_inputs(tmp: Path) -> dict[str, dict]:
             "sketch": {"background": None, "layers": [], "composite": stroke}
         },
         "reconstruction.upload": {"path": str(png)},
-        "latent.encode_drawing": {
-            "drawing": {"background": None, "layers": [], "composite": stroke}
-        },
+        "latent.encode_drawing": {"drawing": canvas_digit()},  # what the page's canvas sends
         "latent.encode_upload": {"path": str(png)},
     }
 
@@ -229,10 +229,12 @@ def random_drawing(rng) -> np.ndarray:
 
 def random_args(demo_id: str, rng, tmp: Path) -> dict:
     """Fresh valid arguments for one demo, drawn from the ranges its tab offers."""
+    from kit.demos.encoder import canvas_value
+
     index = lambda: int(rng.integers(0, 10000))  # noqa: E731
     digit_class = lambda: _pick(rng, ["any", *map(str, range(10))])  # noqa: E731
     noise = lambda: _stepped(rng, 0.0, 1.0, 0.05)  # noqa: E731
-    if demo_id == "reconstruction.upload":
+    if demo_id in ("reconstruction.upload", "latent.encode_upload"):
         from PIL import Image
 
         path = tmp / f"upload-{_seed(rng)}.png"
@@ -263,6 +265,38 @@ def random_args(demo_id: str, rng, tmp: Path) -> dict:
             "digit": int(rng.integers(0, 10)),
             "z1": _stepped(rng, -3.0, 3.0, 0.05),
             "z2": _stepped(rng, -3.0, 3.0, 0.05),
+        },
+        "latent.encode_test_digit": lambda: {
+            "index": index(),
+            "model": _pick(rng, ["vae-2", "cvae-2"]),
+            "label": _pick(rng, ["auto", *map(str, range(10))]),
+            "seed": _seed(rng),
+        },
+        "latent.encode_drawing": lambda: {  # the page's canvas: 28 x 28 ink values as text
+            "drawing": canvas_value(
+                random_drawing(rng)[..., 3].reshape(28, 10, 28, 10).mean((1, 3)) / 255
+            ),
+            "model": _pick(rng, ["vae-2", "cvae-2"]),
+            "seed": _seed(rng),
+        },
+        "latent.encode_upload": lambda: {"path": str(path), "seed": _seed(rng)},
+        "latent.class_path": lambda: {
+            "model": _pick(
+                rng, ["vae-2", "beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10"]
+            ),
+            "class_a": str(int(rng.integers(0, 10))),
+            "class_b": str(int(rng.integers(0, 10))),
+            "steps": int(rng.integers(3, 17)),
+            "seed": _seed(rng),
+        },
+        "latent.point_path": lambda: {
+            "z1_a": round(float(rng.uniform(-4, 4)), 2),
+            "z2_a": round(float(rng.uniform(-4, 4)), 2),
+            "z1_b": round(float(rng.uniform(-4, 4)), 2),
+            "z2_b": round(float(rng.uniform(-4, 4)), 2),
+            "steps": int(rng.integers(3, 17)),
+            "model": _pick(rng, ["vae-2", "cvae-2"]),
+            "label": str(int(rng.integers(0, 10))),
         },
         "latent.decode_point": lambda: {
             "z1": round(float(rng.uniform(-6, 6)), 2),

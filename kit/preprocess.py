@@ -214,7 +214,15 @@ def to_mnist_digit(image: Any) -> torch.Tensor:
     """
     if image is None:
         raise BlankImageError("no image was given: draw or upload a digit first")
-    ink = _shrink(ink_map(image))
+    return ink_to_mnist(_shrink(ink_map(image)))
+
+
+def ink_to_mnist(ink: np.ndarray) -> torch.Tensor:
+    """An ink map (H, W) in [0, 1] (1: the pen) -> (1, 1, 28, 28), MNIST-style: steps 2-4.
+
+    Raises ``BlankImageError`` when there is no ink.
+    """
+    ink = np.asarray(ink, dtype=np.float64)
     peak = float(ink.max())
     if peak < 0.05:  # a few faint pixels are noise, not a digit
         raise BlankImageError("the image is blank: no pen strokes were found")

@@ -135,3 +135,110 @@ def test_point_path_between_equal_norm_points_keeps_the_norm_spherically():
     assert tuple(out["map"][y, x]) == encoder.SAMPLE_RGB  # end a is marked on the map
     with pytest.raises(DemoInputError, match="z1"):
         all_demos()["latent.point_path"].run(z1_a=99)
+
+
+def _stroke_ink() -> np.ndarray:
+    ink = np.zeros((28, 28))
+    ink[2:26, 12:16] = 1.0  # a "1", as the page's canvas crops and averages it
+    ink[2:26, 11] = ink[2:26, 16] = 0.5
+    return ink
+
+
+def test_the_canvas_values_are_encoded_like_the_same_ink_preprocessed():
+    from kit.preprocess import ink_to_mnist
+
+    ink = _stroke_ink()
+    text = encoder.canvas_value(ink)
+    assert text.startswith("[0,") and text.count(",") == 783 and len(text) < 3000
+    np.testing.assert_array_equal(encoder.canvas_ink(text), ink)
+    spec = all_demos()["latent.encode_drawing"]
+    out = spec.run(drawing=text, seed=3)
+    direct = encoder.encode(ink_to_mnist(ink), "vae-2", "auto", 3)
+    np.testing.assert_allclose(out["numbers"]["mu"], direct.mu, atol=1e-4)
+    assert out["numbers"]["z"] == spec.run(drawing=ink.ravel().tolist(), seed=3)["numbers"]["z"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[" + ",".join(["0.5"] * 783) + "]", "got 783 values"),
+        ("[" + ",".join(["0.5"] * 785) + "]", "got 785 values"),
+        ("[" + ",".join(["0.5"] * 783 + ["1.5"]) + "]", "outside"),
+        ("[" + ",".join(["0.5"] * 783 + ["-0.1"]) + "]", "outside"),
+        ("[" + ",".join(["0.5"] * 783 + ["NaN"]) + "]", "not a number"),
+        ("[" + ",".join(["0.5"] * 783 + ["Infinity"]) + "]", "not a number"),
+        ("[" + ",".join(["0.5"] * 783 + ["1e400"]) + "]", "outside"),  # inf once parsed
+        ("[" + ",".join(["[0.5]"] * 784) + "]", "not a number"),
+        ("0.5," * 784, "written as"),
+        ("[" + "0" * 20_000 + "]", "characters"),
+        ([0.5] * 783 + [True], "not a number"),
+        ([0.5] * 783 + [float("nan")], "outside"),
+        ([0.5] * 10, "got 10 values"),
+        ({"composite": None}, "empty"),
+    ],
+)
+def test_bad_canvas_values_are_refused_with_what_is_expected(value, message):
+    with pytest.raises((DemoInputError, ValueError), match=message):
+        all_demos()["latent.encode_drawing"].run(drawing=value)
+
+
+def test_an_empty_canvas_is_refused():
+    from kit.preprocess import BlankImageError
+
+    with pytest.raises(DemoInputError, match="draw a digit first"):
+        all_demos()["latent.encode_drawing"].run(drawing="")
+    with pytest.raises(BlankImageError):
+        all_demos()["latent.encode_drawing"].run(drawing=encoder.canvas_value(np.zeros((28, 28))))
+
+
+def test_the_drawn_posterior_matches_a_whole_map_drawing():
+    """The rings and dots drawn over windows equal the same formulas over every pixel."""
+    base = encoder.base_map("vae-2")
+    h, w = base.shape[:2]
+    yy, xx = np.ogrid[:h, :w]
+    for mu, sigma, z in [
+        ((0.2, 2.3), (0.05, 0.1), (0.25, 2.2)),
+        ((-3.9, 3.9), (1.2, 0.8), (-4.5, 4.4)),  # rings cut by the map's edge, z outside it
+        ((7.0, 0.0), (0.3, 0.3), (0.0, 0.0)),  # mu off the map
+    ]:
+        enc = encoder.Encoding(
+            mu=np.array(mu), sigma=np.array(sigma), eps=None, z=np.array(z), label=None,
+            recon=0.0, kl=0.0, mean_image=None, sample_image=None,
+        )  # fmt: skip
+        want = base.copy()
+        cx, cy = z_to_pixel(*mu)
+        for k in (2, 1):
+            a, b = max(k * sigma[0] * 60, 1.5), max(k * sigma[1] * 60, 1.5)
+            r = np.sqrt(((xx - cx) / a) ** 2 + ((yy - cy) / b) ** 2)
+            want[np.abs(r - 1.0) * min(a, b) <= 1.3] = encoder.ELLIPSE_RGB[k]
+        for (px, py), rgb, radius in ((mu, encoder.MEAN_RGB, 4), (z, encoder.SAMPLE_RGB, 5)):
+            x, y = z_to_pixel(px, py)
+            want[(xx - x) ** 2 + (yy - y) ** 2 <= radius**2] = rgb
+        np.testing.assert_array_equal(encoder.draw_posterior(base, enc), want)
+
+
+def test_point_path_with_the_cvae_decodes_every_point_as_its_label():
+    out = all_demos()["latent.point_path"].run(
+        z1_a=-1.0, z2_a=0.5, z1_b=1.0, z2_b=-0.5, steps=4, model="cvae-2", label="7"
+    )
+    net = load_pretrained(MODELS_DIR / "cvae-2")
+    t = torch.linspace(0, 1, 4)[:, None]
+    line = (1 - t) * torch.tensor([-1.0, 0.5]) + t * torch.tensor([1.0, -0.5])
+    with torch.no_grad():
+        want = net.decode(line, torch.full((4,), 7))  # (4, 1, 28, 28)
+    cell = 28 * 3 + 1  # grid_display: each digit upscaled 3x after one pixel of padding
+    for k in range(4):  # the top row is the linear path
+        tile = out["paths"][1:cell:3, k * cell + 1 : (k + 1) * cell : 3]  # (28, 28)
+        np.testing.assert_array_equal(
+            tile, np.clip(want[k, 0].numpy() * 255 + 0.5, 0, 255).astype(np.uint8)
+        )
+    other = all_demos()["latent.point_path"].run(
+        z1_a=-1.0, z2_a=0.5, z1_b=1.0, z2_b=-0.5, steps=4, model="cvae-2", label="2"
+    )
+    assert not np.array_equal(other["paths"], out["paths"])  # the label is what is decoded
+    assert out["numbers"]["model"] == "cvae-2" and out["numbers"]["label"] == 7
+    x, y = z_to_pixel(-1.0, 0.5)
+    assert tuple(out["map"][y, x]) == encoder.SAMPLE_RGB
+    assert "CVAE-2 with the label **7**" in out["summary"]
+    with pytest.raises(DemoInputError, match="label"):
+        all_demos()["latent.point_path"].run(model="cvae-2", label="auto")

@@ -95,3 +95,31 @@ def test_a_tool_call_runs_the_demo(mcp_app):
     assert not result.get("isError"), result
     texts = [c["text"] for c in result["content"] if c["type"] == "text"]
     assert any(expected.split("\n")[0][:60] in t for t in texts), texts
+
+
+@needs_mcp
+def test_an_assistant_can_draw_a_digit_as_784_numbers(mcp_app):
+    """``encode_drawing`` takes the canvas's 28 x 28 ink as text, so a tool call can draw."""
+    import numpy as np
+
+    from kit.demos.encoder import canvas_value
+
+    ink = np.zeros((28, 28))
+    ink[3:25, 12:16] = 1.0  # a "1"
+    drawing = canvas_value(ink)
+    spec = all_demos()["latent.encode_drawing"]
+    expected = spec.run(drawing=drawing, seed=5)["numbers"]
+    call = {
+        "jsonrpc": "2.0",
+        "id": 2,
+        "method": "tools/call",
+        "params": {"name": spec.api_name, "arguments": {"drawing": drawing, "seed": 5}},
+    }
+    headers = {"Accept": "application/json, text/event-stream"}
+    reply = httpx.post(mcp_app.url + "/gradio_api/mcp/", json=call, headers=headers, timeout=120)
+    assert reply.status_code == 200, reply.text[:500]
+    result = _sse_json(reply.text)["result"]
+    assert not result.get("isError"), result
+    texts = [c["text"] for c in result["content"] if c["type"] == "text"]
+    shown = f"'z': {expected['z']}, 'recon': {expected['recon']}"  # the numbers, as listed
+    assert any(shown in t for t in texts), (shown, texts)

@@ -133,6 +133,15 @@ BAD_CASES = [
         "unknown role 'data-scientist' (did you mean 'research-scientist'?)",
         1,
     ),
+    (
+        "see-also-unknown.md",
+        10,
+        "see_also: unknown demo 'latent.encode_test_digits' (did you mean "
+        "'latent.encode_test_digit'?)",
+        1,
+    ),
+    ("see-also-own-demo.md", 9, "'under_the_hood.reparam_gradients' is already this question", 1),
+    ("see-also-not-a-list.md", 9, "see_also must be a non-empty list of demo ids", 1),
     ("key-point-no-level.md", 34, "key point has no level: start it with [must]", 1),
     ("key-point-unknown-level.md", 34, "unknown key point level [should]", 1),
     ("no-must-point.md", 32, "no [must] key point", 1),
@@ -474,3 +483,16 @@ def test_bundled_key_points_all_have_written_keywords():
         if not explicit
     ]
     assert missing == [], "key points without '(keywords: ...)':\n" + "\n".join(missing)
+
+
+def test_see_also_links_the_encoder_view_from_the_reparameterization_and_elbo_questions():
+    from kit.quiz.study import answer_html
+    from kit.ui.quiz_tab import bundled_bank
+
+    by_id = {q.id: q for q in bundled_bank().questions}
+    for qid in ("reparameterization-trick", "elbo-derivation", "elbo-why"):
+        q = by_id[qid]
+        assert q.see_also == ["latent.encode_test_digit"], qid
+        back = answer_html(q)
+        assert '<a href="?demo=latent.encode_test_digit" target="_blank"' in back, qid
+        assert "5 · See the encoder think" in back

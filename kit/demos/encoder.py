@@ -30,6 +30,7 @@ typical |z| is about sqrt(d)), while the spherical path keeps the norm.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -50,13 +51,16 @@ from kit.demos.common import (
 from kit.demos.errors import DemoInputError
 from kit.demos.latent import MAP_EXTENT, MAP_PX, Z_LIMIT, map_image, z_to_pixel
 from kit.losses import bce_reconstruction
-from kit.preprocess import load_image_file, to_mnist_digit
+from kit.preprocess import SIZE, ink_to_mnist, load_image_file, to_mnist_digit
 
 ENCODER_MODELS = ("vae-2", "cvae-2")
 LABEL_CHOICES = ("auto", *map(str, range(10)))
 PATH_MODELS = ("vae-2", "beta-vae-0.5", "beta-vae-1", "beta-vae-4", "beta-vae-10")
 PATH_STEPS = (3, 16)
 MAX_SEED = 2**31 - 1
+CANVAS_VALUES = SIZE * SIZE  # the page's drawing canvas sends 28 x 28 ink values
+MAX_CANVAS_CHARS = 16 * CANVAS_VALUES  # "0.125," is 6: room for longer numbers, no more
+_CANVAS_NUMBER = re.compile(r"\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*")
 ELLIPSE_RGB = {1: (20, 20, 20), 2: (90, 90, 90)}  # the 1-sigma ring darker than the 2-sigma
 SAMPLE_RGB = (230, 20, 20)
 MEAN_RGB = (20, 20, 230)
@@ -151,26 +155,48 @@ def base_map(model_name: str) -> np.ndarray:
     return map_image() if model_name == "vae-2" else cvae_map_image()
 
 
+def _window(cx: float, cy: float, rx: float, ry: float, h: int, w: int):
+    """The pixels within rx, ry of (cx, cy), clipped to an h x w image: (row slice, column
+    slice, their row and column coordinates as an ``np.ogrid``), or None when none is inside."""
+    x0, x1 = max(0, math.floor(cx - rx) - 1), min(w, math.ceil(cx + rx) + 2)
+    y0, y1 = max(0, math.floor(cy - ry) - 1), min(h, math.ceil(cy + ry) + 2)
+    if x0 >= x1 or y0 >= y1:
+        return None
+    yy, xx = np.ogrid[y0:y1, x0:x1]
+    return slice(y0, y1), slice(x0, x1), yy, xx
+
+
 def draw_posterior(base: np.ndarray, enc: Encoding) -> np.ndarray:
-    """A copy of ``base`` with the 1- and 2-sigma ellipses of q(z|x), mu (blue) and z (red)."""
+    """A copy of ``base`` with the 1- and 2-sigma ellipses of q(z|x), mu (blue) and z (red).
+
+    Each ring and dot is computed only over the pixels that can hold it (a window around it),
+    not the whole 480 x 480 map: the drawing reruns on every stroke.
+    """
     out = base.copy()
     h, w = out.shape[:2]
     px = MAP_PX / (2 * MAP_EXTENT)  # pixels per latent unit, as in z_to_pixel
     cx, cy = z_to_pixel(float(enc.mu[0]), float(enc.mu[1]))
-    yy, xx = np.ogrid[:h, :w]
     for k in (2, 1):
         a = max(k * float(enc.sigma[0]) * px, 1.5)  # semi-axes in pixels
         b = max(k * float(enc.sigma[1]) * px, 1.5)
+        reach = 1.0 + 1.3 / min(a, b)  # the ring's pixels have r <= reach
+        win = _window(cx, cy, a * reach, b * reach, h, w)
+        if win is None:
+            continue
+        rows, cols, yy, xx = win
         r = np.sqrt(((xx - cx) / a) ** 2 + ((yy - cy) / b) ** 2)  # 1 on the ellipse
         ring = np.abs(r - 1.0) * min(a, b) <= 1.3  # about 2.6 px thick
-        out[ring] = ELLIPSE_RGB[k]
+        out[rows, cols][ring] = ELLIPSE_RGB[k]
     for (zx, zy), rgb, radius in (
         (enc.mu, MEAN_RGB, 4),
         (enc.z, SAMPLE_RGB, 5),
     ):
         x, y = z_to_pixel(float(zx), float(zy))
-        dot = (xx - x) ** 2 + (yy - y) ** 2 <= radius**2
-        out[dot] = rgb
+        win = _window(x, y, radius, radius, h, w)
+        if win is None:
+            continue
+        rows, cols, yy, xx = win
+        out[rows, cols][(xx - x) ** 2 + (yy - y) ** 2 <= radius**2] = rgb
     return out
 
 
@@ -227,12 +253,63 @@ def encode_test_digit(index: int = 0, model: str = "vae-2", label="auto", seed: 
     return encoder_outputs(x, model, label, seed, f"Test digit {index} (a {true_label})")
 
 
+def canvas_value(ink) -> str:
+    """A (28, 28) ink array in [0, 1] as the page's canvas sends it: "[v0,v1,...]", row-major,
+    three decimals (for tests and API callers; the page's script writes the same text)."""
+    flat = np.clip(np.asarray(ink, dtype=np.float64).reshape(CANVAS_VALUES), 0.0, 1.0)
+    return "[" + ",".join(f"{v:.3f}".rstrip("0").rstrip(".") for v in flat) + "]"
+
+
+def canvas_ink(value) -> np.ndarray:
+    """The canvas's drawing -> (28, 28) ink in [0, 1], checked before use.
+
+    ``value`` is the text the page sends ("[v0,...,v783]": 784 plain numbers from 0 to 1, the
+    28 x 28 ink of the strokes, row-major, cropped around them) or the same numbers as a list.
+    The text is bounded (``MAX_CANVAS_CHARS``) before it is split, and each number must be a
+    plain decimal (no NaN, no infinity) within [0, 1]; anything else is a
+    ``DemoInputError`` that says what is expected.
+    """
+    expected = f"a list of {CANVAS_VALUES} numbers from 0 to 1 (28 x 28 ink values)"
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_CANVAS_CHARS:
+            raise DemoInputError(f"the drawing must be {expected}; got {len(text):,} characters")
+        if not (text.startswith("[") and text.endswith("]")):
+            raise DemoInputError(f"the drawing must be {expected}, written as [v0, v1, ...]")
+        items = text[1:-1].split(",")
+        if len(items) != CANVAS_VALUES:
+            raise DemoInputError(f"the drawing must be {expected}; got {len(items)} values")
+        if not all(_CANVAS_NUMBER.fullmatch(item) for item in items):
+            raise DemoInputError(f"the drawing must be {expected}; one value is not a number")
+        values = [float(item) for item in items]
+    elif isinstance(value, (list, tuple)):
+        if len(value) != CANVAS_VALUES:
+            raise DemoInputError(f"the drawing must be {expected}; got {len(value)} values")
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value):
+            raise DemoInputError(f"the drawing must be {expected}; one value is not a number")
+        values = [float(v) for v in value]
+    else:
+        raise DemoInputError(f"the drawing must be {expected}")
+    ink = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(ink).all() or ink.min() < 0.0 or ink.max() > 1.0:
+        raise DemoInputError(f"the drawing must be {expected}; a value is outside [0, 1]")
+    return ink.reshape(SIZE, SIZE)
+
+
+def drawing_digit(drawing) -> torch.Tensor:
+    """The drawing as the encoder's input (1, 1, 28, 28): the canvas's 784 values (text or
+    list), or, from Python, a sketchpad value or an image array, preprocessed like MNIST."""
+    if drawing is None or (isinstance(drawing, str) and not drawing.strip()):
+        raise DemoInputError("the canvas is empty: draw a digit first")
+    if isinstance(drawing, (str, list, tuple)):
+        return ink_to_mnist(canvas_ink(drawing))
+    return to_mnist_digit(drawing)
+
+
 def encode_drawing(drawing=None, model: str = "vae-2", label="auto", seed: int = 0) -> dict:
     """Your drawing, preprocessed like MNIST, through the encoder (as it changes)."""
     model, label, seed = _check(model, label, seed)
-    if drawing is None:
-        raise DemoInputError("the sketchpad is empty: draw a digit first")
-    return encoder_outputs(to_mnist_digit(drawing), model, label, seed, "Your drawing")
+    return encoder_outputs(drawing_digit(drawing), model, label, seed, "Your drawing")
 
 
 def encode_upload(path=None, model: str = "vae-2", label="auto", seed: int = 0) -> dict:
@@ -298,13 +375,18 @@ def _rounded(values) -> list[float]:
     return [round(float(v), 4) for v in values]
 
 
-def two_paths(net, za: torch.Tensor, zb: torch.Tensor, steps: int) -> dict:
-    """Linear and spherical paths from za to zb (d,), decoded, with log N(z; 0, I) along each."""
+def two_paths(
+    net, za: torch.Tensor, zb: torch.Tensor, steps: int, label: int | None = None
+) -> dict:
+    """Linear and spherical paths from za to zb (d,), decoded (a conditional model with
+    ``label`` at every point), with log N(z; 0, I) along each."""
     with torch.no_grad():
         t = torch.linspace(0, 1, steps)
         linear = (1 - t[:, None]) * za + t[:, None] * zb  # z(t) = (1 - t) z_a + t z_b, (T, d)
         spherical = slerp(za, zb, t)  # (T, d)
-        images = net.decode(torch.cat([linear, spherical]))  # (2T, 1, 28, 28)
+        zs = torch.cat([linear, spherical])  # (2T, d)
+        ys = None if label is None else torch.full((len(zs),), label)
+        images = net.decode(zs) if ys is None else net.decode(zs, ys)  # (2T, 1, 28, 28)
     lin_lp, sph_lp = prior_log_density(linear), prior_log_density(spherical)
     rows = [
         "| t | log p(z) linear | log p(z) spherical | ‖z‖ linear | ‖z‖ spherical |",
@@ -356,21 +438,34 @@ def _point(z1, z2, end: str) -> torch.Tensor:
     )
 
 
+POINT_LABELS = tuple(map(str, range(10)))
+
+
 def point_path(
-    z1_a: float = -1.5, z2_a: float = -1.0, z1_b: float = 1.0, z2_b: float = 1.5, steps: int = 8
+    z1_a: float = -1.5,
+    z2_a: float = -1.0,
+    z1_b: float = 1.0,
+    z2_b: float = 1.5,
+    steps: int = 8,
+    model: str = "vae-2",
+    label: str = "3",
 ) -> dict:
-    """VAE-2 decoded along the linear and spherical paths between two points of its plane."""
+    """A 2-D model (VAE-2, or the CVAE-2 given ``label``) decoded along the linear and
+    spherical paths between two points of its plane, drawn on that model's map."""
     za, zb = _point(z1_a, z2_a, "a"), _point(z1_b, z2_b, "b")
     steps = as_int(steps, "the number of steps", *PATH_STEPS)
-    walk = two_paths(get_model("vae-2"), za, zb, steps)
+    model = as_choice(model, "the model", ENCODER_MODELS)
+    y = int(as_choice(label, "the label", POINT_LABELS)) if model == "cvae-2" else None
+    walk = two_paths(get_model(model), za, zb, steps, y)
+    given = "" if y is None else f" with the label **{y}**"
     summary = (
-        f"VAE-2 from a = ({float(za[0]):.2f}, {float(za[1]):.2f}) to b = "
+        f"{model.upper()}{given} from a = ({float(za[0]):.2f}, {float(za[1]):.2f}) to b = "
         f"({float(zb[0]):.2f}, {float(zb[1]):.2f}): top row linear (the red line), bottom row "
         "spherical.\n\n" + walk["table"]
     )
     return {
-        "map": _draw_line(map_image(), walk["linear"]),
+        "map": _draw_line(base_map(model), walk["linear"]),
         "paths": walk["paths"],
         "summary": summary,
-        "numbers": walk["numbers"],
+        "numbers": {"model": model, "label": y, **walk["numbers"]},
     }

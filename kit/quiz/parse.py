@@ -39,6 +39,7 @@ from kit.quiz.record import (
     ID_PATTERN,
     LIST_SECTIONS,
     MAX_FILE_BYTES,
+    MAX_SEE_ALSO,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_FILES,
     OPTIONAL_KEYS,
@@ -318,6 +319,7 @@ class _FileParser:
             demo_args=dict(meta["demo_args"]),
             sources=list(meta.get("sources") or []),
             drill=meta.get("drill"),
+            see_also=list(meta.get("see_also") or []),
             question=content["Question"],
             answer=content["Answer"],
             hints=content["Hints"],
@@ -438,6 +440,8 @@ class _FileParser:
             self.check_demo(meta["demo"], meta.get("demo_args"), key_lines)
         if "drill" in key_lines:
             self.check_drill(meta["drill"], at("drill"))
+        if "see_also" in key_lines:
+            self.check_see_also(meta["see_also"], meta.get("demo"), at("see_also"))
         if "time_box" in key_lines:
             value, (low, high) = meta["time_box"], TIME_BOX_MINUTES
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -520,6 +524,40 @@ class _FileParser:
                     spec.coerce({str(name): value}, preset=True)
                 except DemoInputError as err:
                     self.problem(arg_lines.get(str(name), line), f"demo_args: {err}")
+
+    def check_see_also(self, see_also: Any, demo: Any, line: int) -> None:
+        """``see_also`` lists 1 to ``MAX_SEE_ALSO`` distinct known demo ids that suit a question,
+        none of them the question's own demo; each problem points at its item's line."""
+        example = "e.g. [latent.encode_test_digit]"
+        if not isinstance(see_also, list) or not see_also:
+            self.problem(
+                line,
+                f"see_also must be a non-empty list of demo ids, {example} (got {_short(see_also)})",
+            )
+            return
+        if len(see_also) > MAX_SEE_ALSO:
+            self.problem(line, f"see_also lists {len(see_also)} demos; at most {MAX_SEE_ALSO}")
+        node = self.value_nodes["see_also"]
+        item_lines = [n.start_mark.line + FRONT_MATTER_OFFSET for n in getattr(node, "value", [])]
+        known = self.demo_args
+        seen: set[str] = set()
+        for i, item in enumerate(see_also):
+            at = item_lines[i] if i < len(item_lines) else line
+            if not isinstance(item, str) or item not in known:
+                self.problem(
+                    at,
+                    f"see_also: unknown demo {_short(item)}{_did_you_mean(str(item), known)}; "
+                    "see kit.demos.registry.all_demos() for the ids",
+                )
+            elif item in UNSUITABLE_DEMOS:
+                self.problem(at, f"see_also: demo {item!r} cannot back a question: "
+                             f"{UNSUITABLE_DEMOS[item]}")  # fmt: skip
+            elif item == demo:
+                self.problem(at, f"see_also: {item!r} is already this question's demo")
+            elif item in seen:
+                self.problem(at, f"see_also lists {item!r} twice")
+            if isinstance(item, str):
+                seen.add(item)
 
     # --- sections ---
 

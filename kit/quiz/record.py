@@ -37,9 +37,13 @@ REQUIRED_KEYS = (
 )
 """Front matter keys every question must have."""
 
-OPTIONAL_KEYS = ("sources", "drill")
-"""Front matter keys a question may have: references, and the code drill that practises the
-answer (an id of ``kit.drills.catalog.all_drills()``, e.g. ``drill: reparameterize``)."""
+OPTIONAL_KEYS = ("sources", "drill", "see_also")
+"""Front matter keys a question may have: references, the code drill that practises the
+answer (an id of ``kit.drills.catalog.all_drills()``, e.g. ``drill: reparameterize``), and
+further demos that show it (``see_also``)."""
+
+MAX_SEE_ALSO = 3
+"""Most further demos a question's ``see_also`` may list."""
 
 SECTIONS = (
     "Question",
@@ -129,6 +133,10 @@ class Question:
     """Id of the live demo that shows the answer (a key of ``kit.demos.registry.all_demos()``)."""
     demo_args: dict[str, Any] = field(default_factory=dict)
     """Preset arguments for that demo (a subset of its ``defaults``), possibly empty."""
+    see_also: list[str] = field(default_factory=list)
+    """Further demos that show the answer, by id, possibly empty (at most ``MAX_SEE_ALSO``):
+    linked under the model answer, each opening with its default settings, e.g. the encoder
+    view (``latent.encode_test_digit``) from the reparameterization-trick question."""
     sources: list[str] = field(default_factory=list)
     """References backing the answer, possibly empty."""
     drill: str | None = None

@@ -151,9 +151,28 @@ def answer_html(q: Question) -> str:
         parts += ["<h4>Follow-up questions</h4>", _bullets(rows)]
     if q.evidence:
         parts += ["<h4>Evidence from the shipped models</h4>", _bullets(q.evidence)]
+    if q.see_also:
+        parts += ["<h4>See it live</h4>", see_also_html(q)]
     if q.sources:
         parts += ["<h4>Sources</h4>", _bullets(q.sources)]
     return "".join(parts)
+
+
+def see_also_html(q: Question) -> str:
+    """A link to each ``see_also`` demo: its deep link (``?demo=<id>``, which opens its tab and
+    section and runs it with its defaults), opened in a new browser tab so the card stays."""
+    items = []
+    for demo_id in q.see_also:
+        spec = get_demo(demo_id)
+        if spec is None:  # a parsed question names registered demos only
+            continue
+        title = html.escape(spec.section or spec.id)
+        items.append(
+            f'<li><a href="?demo={html.escape(demo_id)}" target="_blank" rel="noopener" '
+            f'class="see-also" data-demo="{html.escape(demo_id)}">{title}</a>: '
+            f"{html.escape(spec.summary)}</li>"
+        )
+    return "<ul>" + "".join(items) + "</ul>"
 
 
 def hints_html(q: Question, shown: int) -> str:

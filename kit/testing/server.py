@@ -328,11 +328,23 @@ def digit_png() -> bytes:
     return buf.getvalue()
 
 
+def canvas_digit() -> str:
+    """The "1" of ``digit_png`` as the encoder view's canvas sends it: 784 ink values."""
+    import numpy as np
+
+    from kit.demos.encoder import canvas_value
+
+    ink = np.zeros((28, 28))
+    ink[2:26, 13:15] = 1.0
+    return canvas_value(ink)
+
+
 def default_inputs(
     client: httpx.Client, base_url: str, params: dict[str, list[dict]]
 ) -> dict[str, list]:
     """Valid inputs for every public endpoint: each parameter's default, plus an uploaded digit
-    for the file input and a drawing (the same digit as the sketchpad's composite)."""
+    for the file input and a drawing (the same digit as the sketchpad's composite, or as the
+    784 ink values the encoder view's canvas sends, a gr.HTML value)."""
     digit = uploaded(client, base_url, "digit.png", digit_png())
     sketch = {"background": None, "layers": [], "composite": digit}
     out = {}
@@ -343,6 +355,8 @@ def default_inputs(
                 data.append(digit)
             elif p["component"].lower() == "imageeditor":
                 data.append(sketch)
+            elif p["component"].lower() == "html":
+                data.append(canvas_digit())
             else:
                 data.append(p.get("parameter_default"))
         out[api_name] = data

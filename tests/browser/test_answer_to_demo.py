@@ -157,3 +157,36 @@ def test_a_refused_input_keeps_the_earlier_outputs(page, tab, demo_id, field, ba
     page.locator(".toast-body").first.wait_for(timeout=30_000)
     page.wait_for_timeout(500)
     assert section.locator("img:visible").count() == before >= 1  # nothing wiped
+
+
+SEE_ALSO = [q for q in QUESTIONS if q.see_also]
+
+
+@pytest.mark.parametrize("q", SEE_ALSO, ids=lambda q: q.id)
+def test_see_also_links_under_the_answer_open_their_demos(page, app_url, q):
+    _open_question(page, app_url, q)
+    page.click("#quiz-reveal")
+    for demo_id in q.see_also:
+        spec = get_demo(demo_id)
+        link = page.locator(f'#quiz-card a[href="?demo={demo_id}"]').first
+        link.wait_for(timeout=30_000)
+        assert spec.section in link.inner_text()
+        assert link.get_attribute("target") == "_blank"  # the card stays where it is
+        with page.context.expect_page(timeout=30_000) as opened:
+            link.click()
+        demo_page = opened.value
+        demo_page.wait_for_selector("text=Latent Lab", timeout=30_000)
+        _selected_tab(demo_page, TAB_LABELS[spec.tab])
+        anchor = anchor_id(spec.id)
+        demo_page.locator(f"#{anchor}").wait_for(state="visible", timeout=30_000)
+        demo_page.wait_for_function(
+            """id => { const r = document.getElementById(id).getBoundingClientRect();
+                       return r.top < innerHeight && r.bottom > 0; }""",
+            arg=anchor,
+            timeout=10_000,
+        )
+        shown = demo_page.locator(f"#{anchor}").locator("xpath=ancestor::*[.//img][1]//img")
+        shown.first.wait_for(timeout=30_000)  # the demo ran: its section shows its images
+        assert _toasts(demo_page) == []
+        demo_page.close()
+    assert _toasts(page) == []
