@@ -229,7 +229,11 @@ def random_drawing(rng) -> np.ndarray:
 
 def random_args(demo_id: str, rng, tmp: Path) -> dict:
     """Fresh valid arguments for one demo, drawn from the ranges its tab offers."""
-    from kit.demos.encoder import canvas_value
+
+    def canvas_value(ink):  # imported late: an old checkout (--before) has no encoder view
+        from kit.demos.encoder import canvas_value as encode
+
+        return encode(ink)
 
     index = lambda: int(rng.integers(0, 10000))  # noqa: E731
     digit_class = lambda: _pick(rng, ["any", *map(str, range(10))])  # noqa: E731
@@ -365,6 +369,9 @@ def worker(root: str) -> None:
     print("@@ready", flush=True)
     for line in sys.stdin:
         demo_id, seed = line.split()
+        if demo_id not in specs or demo_id not in outputs_of:  # a demo this checkout lacks
+            print("@@" + json.dumps({"error": f"no demo {demo_id} here"}), flush=True)
+            continue
         spec, outputs = specs[demo_id], outputs_of[demo_id]
         args = random_args(demo_id, np.random.default_rng(int(seed)), tmp)
         t = time.perf_counter()
