@@ -577,7 +577,8 @@ def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> l
     """``args`` as the queue API's data list for ``url``: by parameter name where the API names
     them, else in the demo's parameter order; files uploaded first (not timed)."""
     from PIL import Image
-    from tests.server import uploaded
+
+    from kit.testing.server import uploaded
 
     data = []
     names = [p.get("parameter_name") for p in params]
@@ -605,7 +606,8 @@ def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> l
 
 def bench_http(runs: int, old_root: Path | None, seed: int) -> bool:
     import httpx
-    from tests.server import call, endpoint_parameters
+
+    from kit.testing.server import call, endpoint_parameters
 
     tmp = Path(tempfile.mkdtemp(prefix="latency-http-"))
     echo_script = tmp / "echo_app.py"

@@ -42,8 +42,8 @@ def report(name: str, ms: list[float]) -> None:
 
 def seats_in_browser(changes: int) -> None:
     from playwright.sync_api import sync_playwright
-    from tests.server import start_app
 
+    from kit.testing.server import start_app
     from tests.browser.conftest import FLAGS
 
     tmp = Path(tempfile.mkdtemp(prefix="rooms-bench-"))
