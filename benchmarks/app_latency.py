@@ -573,17 +573,21 @@ def serve_script(cwd: Path, args: list[str]) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"{args} in {cwd} did not answer within 180 s")
 
 
-def _http_data(client, url: str, params: list[dict], args: dict, tmp: Path) -> list:
+def _http_data(
+    client, url: str, params: list[dict], args: dict, tmp: Path, defaults: dict | None = None
+) -> list:
     """``args`` as the queue API's data list for ``url``: by parameter name where the API names
-    them, else in the demo's parameter order; files uploaded first (not timed)."""
+    them (``defaults`` for any ``args`` leaves out), else in the demo's parameter order; files
+    uploaded first (not timed)."""
     from PIL import Image
 
     from kit.testing.server import uploaded
 
     data = []
     names = [p.get("parameter_name") for p in params]
-    if all(n in args for n in names):  # the typed contract names each parameter
-        values = [args[n] for n in names]
+    known = {**(defaults or {}), **args}
+    if all(n in known for n in names):  # the typed contract names each parameter
+        values = [known[n] for n in names]
     else:  # older apps: the event's inputs are the first parameters of the demo, in order
         values = list(args.values())[: len(params)]
     for p, value in zip(params, values, strict=True):
@@ -633,7 +637,9 @@ def bench_http(runs: int, old_root: Path | None, seed: int) -> bool:
                 for i in range(runs + 1):
                     args = random_args(demo_id, np.random.default_rng(seed + i), tmp)
                     for label, url in servers.items():
-                        data = _http_data(client, url, params[label][spec.api_name], args, tmp)
+                        data = _http_data(
+                            client, url, params[label][spec.api_name], args, tmp, spec.defaults()
+                        )
                         r = call(client, url, spec.api_name, data, session_hash=SESSION)
                         if not r.ok:
                             errors[label] += 1
