@@ -638,7 +638,12 @@ def bench_http(runs: int, old_root: Path | None, seed: int) -> bool:
                     args = random_args(demo_id, np.random.default_rng(seed + i), tmp)
                     for label, url in servers.items():
                         data = _http_data(
-                            client, url, params[label][spec.api_name], args, tmp, spec.defaults()
+                            client,
+                            url,
+                            params[label][spec.api_name],
+                            args,
+                            tmp,
+                            spec.defaults,
                         )
                         r = call(client, url, spec.api_name, data, session_hash=SESSION)
                         if not r.ok:
