@@ -39,16 +39,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from kit.testing.browser import CHROMIUM, FLAGS  # noqa: E402
 from kit.testing.server import start_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TARGET_MS = 500.0
 QUIET_MS = 400  # no page change for this long: the output is shown
 NO_EVENT_S = 2.5  # a control that changes nothing for this long has no event

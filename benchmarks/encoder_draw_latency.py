@@ -42,16 +42,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
+from kit.testing.browser import CHROMIUM, FLAGS  # noqa: E402
 from kit.testing.server import start_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TARGET_MS = 300.0
 QUIET_MS = 500
 TIMEOUT_S = 20.0

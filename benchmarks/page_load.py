@@ -25,14 +25,9 @@ import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from browser_latency import CHROMIUM, FLAGS  # noqa: E402
-
-from kit.testing.server import start_app  # noqa: E402
+from kit.testing.browser import CHROMIUM, FLAGS
+from kit.testing.server import start_app
 
 TARGET_S = 1.5
 QUIET_MS = 400

@@ -15,17 +15,11 @@ import statistics
 import time
 
 from kit.demos.registry import get_demo
+from kit.testing.browser import CHROMIUM, FLAGS
 from kit.testing.server import running_app
 from kit.ui.links import anchor_id
 from kit.ui.quiz_tab import bundled_bank
 
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 TARGETS = {"inline": 1.0, "open in its tab": 1.5}
 
 
@@ -48,7 +42,7 @@ def main() -> None:
 
     times: dict[str, list[float]] = {"inline": [], "open in its tab": []}
     with running_app() as app, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app.url + "/")
         page.wait_for_selector("text=Latent Lab", timeout=60_000)

@@ -43,15 +43,15 @@ def report(name: str, ms: list[float]) -> None:
 def seats_in_browser(changes: int) -> None:
     from playwright.sync_api import sync_playwright
 
+    from kit.testing.browser import CHROMIUM, FLAGS
     from kit.testing.server import start_app
-    from tests.browser.conftest import FLAGS
 
     tmp = Path(tempfile.mkdtemp(prefix="rooms-bench-"))
     env = {"LATENT_LAB_DATA_DIR": str(tmp / "data"), "GRADIO_TEMP_DIR": str(tmp / "cache")}
     server = start_app(env=env, log_dir=tmp)
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             iv = browser.new_context().new_page()
             iv.goto(server.url + "/")
             iv.get_by_role("tab", name="Interview room").click()

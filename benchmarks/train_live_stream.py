@@ -17,17 +17,9 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+from kit.testing.browser import CHROMIUM, FLAGS
 from kit.testing.server import running_app
 from kit.testing.train_live_page import STATUS, WATCH_CHART
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium, as the browser tests use
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 def _open_tab(browser, url: str):
