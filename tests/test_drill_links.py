@@ -139,6 +139,8 @@ def test_a_mistakes_message_links_its_demo_and_shows_a_button():
     tab = dict((i, label) for i, label, _ in TABS)["under_the_hood"]
     assert f"[the *{tab}* tab, demo `under_the_hood.reparam_gradients`]" in text
     assert "(?demo=under_the_hood.reparam_gradients)" in text  # a real link, this page's URL
+    failed = [line for line in text.splitlines() if line.startswith("- ")]
+    assert failed and all("**fail**" in line for line in failed)  # in words, not only an emoji
     button = drills_tab.demo_button(result)
     assert button.visible is True and "under_the_hood.reparam_gradients" in button.value
 

@@ -165,7 +165,8 @@ def result_markdown(result: dict | None) -> str:
     if tests:
         lines.append("")
         for t in tests:
-            mark = "✅" if t.get("passed") else "❌"
+            # words, not only an emoji: without an emoji font both show as the same box
+            mark = "✅ **pass**" if t.get("passed") else "❌ **fail**"
             detail = "" if t.get("passed") else f": {t.get('message', '')}"
             lines.append(f"- {mark} {t.get('name', '')}{detail}")
     if result.get("seconds") is not None:
