@@ -458,13 +458,10 @@ def old_checkout(ref: str | None):
     if ref is None:
         yield None
         return
-    path = Path(tempfile.mkdtemp(prefix="latent-lab-before-")) / "tree"
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
-                   capture_output=True)  # fmt: skip
-    try:
+    from kit.testing.server import git_worktree
+
+    with git_worktree(ref) as path:
         yield path
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
 
 
 def _p(values: list[float], q: float) -> float:

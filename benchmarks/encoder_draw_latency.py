@@ -43,7 +43,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 from kit.testing.browser import CHROMIUM, FLAGS  # noqa: E402
-from kit.testing.server import start_app  # noqa: E402
+from kit.testing.server import git_worktree, start_app  # noqa: E402
 
 TARGET_MS = 300.0
 QUIET_MS = 500
@@ -221,8 +221,6 @@ def main() -> int:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from benchmarks.app_latency import old_checkout, serve_script
-
     rng = np.random.default_rng(args.seed)
     strokes = [random_stroke(rng) for _ in range(args.strokes)]
     load_before = os.getloadavg()
@@ -232,11 +230,10 @@ def main() -> int:
         stack.callback(server.stop)
         urls["after"] = server.url
         if args.before:
-            root = stack.enter_context(old_checkout(args.before))
-            proc, url = serve_script(root, ["app.py"])
-            stack.callback(proc.wait, 30)
-            stack.callback(proc.terminate)
-            urls["before"] = url
+            root = stack.enter_context(git_worktree(args.before))
+            old = start_app(root=root, timeout=300)
+            stack.callback(old.stop)
+            urls["before"] = old.url
         results: dict[str, list[dict]] = {k: [] for k in urls}
         timeouts = dict.fromkeys(urls, 0)
         pw = stack.enter_context(sync_playwright())

@@ -49,9 +49,7 @@ from __future__ import annotations
 import argparse
 import io
 import random
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -71,7 +69,9 @@ from kit.testing.server import (  # noqa: E402
     default_inputs,
     endpoint_parameters,
     endpoint_returns,
+    git_worktree,
     output_problems,
+    running_app,
     start_app,
     uploaded,
 )
@@ -463,17 +463,8 @@ def abuse(
 @contextmanager
 def old_app(ref: str):
     """``python app.py`` served from a temporary git worktree of ``ref`` (removed afterwards)."""
-    path = Path(tempfile.mkdtemp(prefix="latent-lab-before-")) / "tree"
-    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
-                   capture_output=True)  # fmt: skip
-    server = None
-    try:
-        server = start_app(root=path, timeout=300)
+    with git_worktree(ref) as path, running_app(root=path, timeout=300) as server:
         yield server
-    finally:
-        if server is not None:
-            server.stop()
-        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
 
 
 def compare(new: Workload, old: Workload, clients: list[int], args) -> list[bool]:

@@ -130,6 +130,19 @@ def start_app(
 
 
 @contextmanager
+def git_worktree(ref: str):
+    """A temporary git worktree of this repository at ``ref`` (e.g. an old commit to compare
+    against), removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="latent-lab-before-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+
+
+@contextmanager
 def running_app(**kwargs):
     """``start_app(**kwargs)`` as a context manager that always stops the server."""
     server = start_app(**kwargs)
