@@ -17,6 +17,7 @@ from kit.ui import quiz_demo as qd
 from kit.ui import quiz_interview as ivt
 from kit.ui import quiz_study as st
 from kit.ui import quiz_tab as qt
+from kit.ui.links import GOTO_JS
 
 QUESTIONS = qt.bundled_bank().questions
 BY_ID = {q.id: q for q in QUESTIONS}
@@ -110,7 +111,13 @@ def test_the_buttons_open_the_drills_tab_and_set_its_picker():
             if any(t[0] == button._id for t in fn.targets) and fn.fn is not None
         ]
         assert picker in event.outputs  # it sets the picker (whose change loads the drill)
-        assert any(isinstance(o, gr.Tabs) for o in event.outputs)  # and switches tabs
+        # and the page then opens the tab named in the hidden goto box (never gr.Tabs as an
+        # output: see kit.ui.links.GOTO_JS)
+        assert not any(isinstance(o, gr.Tabs) for o in event.outputs)
+        (then,) = [f for f in demo.fns.values() if f.trigger_after == event._id]
+        assert then.js == GOTO_JS and then.trigger_only_on_success
+        goto = then.inputs[0]
+        assert isinstance(goto, gr.Textbox) and goto in event.outputs and not goto.visible
 
 
 # ---- ?drill= links --------------------------------------------------------------------------

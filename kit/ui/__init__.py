@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import gradio as gr
 
 from kit.demos.errors import DemoInputError
@@ -20,7 +22,7 @@ from kit.ui import (
     under_the_hood_tab,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, scroll_js
+from kit.ui.links import DemoLink, goto_after
 from kit.ui.server import DELETE_CACHE, share_model_concurrency
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
@@ -61,8 +63,12 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
         progress = quiz_tab.progress_store()  # top level: mounted (and read) at page load
         saved = quiz_tab.files_store()  # the visitor's own question files, likewise
         anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
+        goto = gr.Textbox(visible=False)  # the top-level tab a navigation opens (links.GOTO_JS)
+        openers = navigate.deep_link_openers(t for t, _, _ in TABS if t != DRILLS_TAB)
+        room_opener = gr.Textbox(visible=False)  # a ?room= link's code and key, as JSON
         tab_links: dict[str, list[DemoLink]] = {}
-        with gr.Tabs() as tabs:
+        opened_by: dict[str, gr.Tab] = {}
+        with gr.Tabs():
             for tab_id, label, build in TABS:
                 # the drills tab is rendered (hidden) at page load, so that a quiz card or a
                 # link can open a drill in it: its picker and the saved code are mounted
@@ -72,18 +78,33 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
                         tab_links[tab_id] = []
                     else:
                         tab_links[tab_id] = build(demo)
-                if tab_id != TABS[0][0]:
-                    navigate.wire_tab_opening(tab, tab_links[tab_id])
+                opened_by[tab_id] = tab
             links = {link.id: link for group in tab_links.values() for link in group}
-            drills_tab.wire_demo_button(drills, tabs, anchor, links)
+            drills_tab.wire_demo_button(drills, goto, anchor, links)
             with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
                 study, mine = quiz_tab.build(
-                    demo, tabs, progress, saved, links, anchor, drills.picker
+                    demo, goto, progress, saved, links, anchor, drills.picker
                 )
             with gr.Tab("Interview room", id="room"):
                 room = rooms_tab.build(demo)
+        for tab_id, opener in openers.items():
+            navigate.wire_deep_link_opener(opener, tab_links[tab_id], anchor)
+            if tab_id != TABS[0][0]:
+                navigate.wire_tab_opening(opened_by[tab_id], tab_links[tab_id], opener)
         stores = (progress, saved)
-        _wire_page_load(demo, tabs, anchor, stores, tab_links, links, study, mine, room, drills)
+        _wire_page_load(
+            demo,
+            goto,
+            anchor,
+            stores,
+            (openers, room_opener),
+            tab_links,
+            links,
+            study,
+            mine,
+            room,
+            drills,
+        )
         _wire_quiz_opening(quiz, progress, study, mine)
         _only_registered_demos_in_the_api(demo)
         share_model_concurrency(demo)
@@ -102,13 +123,26 @@ def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
 
 
 def _wire_page_load(
-    demo, tabs, anchor, stores, tab_links, links, study, mine, room, drills
+    demo, goto, anchor, stores, openers, tab_links, links, study, mine, room, drills
 ) -> None:
     """The one page-load event: the visitor's own question files read back from the browser,
     then a ``?demo=``, ``?q=``, ``?room=`` or ``?drill=`` link, else the first tab.
-    ``stores``: the progress and the files ``gr.BrowserState``s."""
+    ``stores``: the progress and the files ``gr.BrowserState``s; ``openers``: each demo tab's
+    deep-link box (``navigate.deep_link_openers``) and the box a ``?room=`` link sets (its
+    change enters the room)."""
+    opener, room_opener = openers
     first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
-    every = {id(c): c for link in links.values() for c in link.components()}
+
+    def enter_room(text) -> dict:
+        try:
+            query = json.loads(text) if isinstance(text, str) and 0 < len(text) < 1000 else None
+        except json.JSONDecodeError:
+            query = None
+        return room.load(query) if isinstance(query, dict) else {}
+
+    room_opener.change(
+        enter_room, [room_opener], room.outputs, api_visibility="private", show_progress="hidden"
+    )
     card = [study.current, study.front, study.due, study.stats, study.drill_btn]
     card += study.grade_buttons
 
@@ -125,33 +159,28 @@ def _wire_page_load(
         query = dict(request.query_params) if request is not None else {}
         if "demo" in query:
             try:
-                link, values = navigate.deep_link(query, links)
+                link = navigate.deep_link(query, links)[0]  # checked here, for the message
             except DemoInputError as err:
                 gr.Warning(f"That link could not be opened: {err}.")
-            else:
-                spec = link.spec
-                outputs = {} if spec.trains else user_errors(spec.fn)(**values)
-                return {
-                    tabs: gr.Tabs(selected=spec.tab),
-                    anchor: link.anchor,
-                    **link.apply(values, outputs),
-                }
+            else:  # the demo's own tab fills it: see navigate.wire_deep_link_opener
+                return {goto: link.spec.tab, opener[link.spec.tab]: navigate.link_request(query)}
         if "room" in query:
-            return {tabs: gr.Tabs(selected="room"), **room.load(query)}
+            seat = {k: str(query[k])[:100] for k in ("room", "key") if k in query}
+            return {goto: "room", room_opener: json.dumps(seat)}
         if "q" in query:
             try:
                 out = user_errors(study_open)(str(query["q"])[:200], stored, user_questions)
             except gr.Error as err:
                 gr.Warning(err.message)
             else:
-                return {tabs: gr.Tabs(selected="quiz"), anchor: "quiz-card", **out}
+                return {goto: "quiz", anchor: "quiz-card", **out}
         if "drill" in query:
             try:
                 drill_id = navigate.drill_link(query)
             except DemoInputError as err:
                 gr.Warning(f"That link could not be opened: {err}.")
             else:  # the picker's change event loads the drill and the visitor's saved code
-                return {tabs: gr.Tabs(selected=DRILLS_TAB), anchor: "drill-choice",
+                return {goto: DRILLS_TAB, anchor: "drill-choice",
                         drills.picker: drill_id}  # fmt: skip
         return first_fn(*first_values)
 
@@ -168,15 +197,16 @@ def _wire_page_load(
             **study.labels(out["previews"]),
         }
 
-    outputs = [tabs, anchor, *every.values(), *card, *room.outputs, *mine.outputs, drills.picker]
+    outputs = [goto, anchor, *opener.values(), room_opener, *card, *mine.outputs, drills.picker]
     outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
-    demo.load(
+    loaded = demo.load(
         on_load,
         [*stores, *first_inputs],
         outputs,
         api_visibility="private",
         show_progress="hidden",
-    ).then(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
+    )
+    goto_after(loaded, goto, anchor)
 
 
 def _wire_quiz_opening(quiz, progress, study, mine) -> None:

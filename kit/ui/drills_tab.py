@@ -33,7 +33,7 @@ from kit.drills.grader import (
     shared_grader,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, scroll_js
+from kit.ui.links import DemoLink, goto_after
 from kit.ui.server import DRILL_CONCURRENCY_ID
 from kit.ui.widgets import LATEX, output_image
 
@@ -351,7 +351,7 @@ def build_tab(demo: gr.Blocks) -> DrillsTab:
 
 
 def wire_demo_button(
-    tab: DrillsTab, tabs: gr.Tabs, anchor: gr.Textbox, links: dict[str, DemoLink]
+    tab: DrillsTab, goto: gr.Textbox, anchor: gr.Textbox, links: dict[str, DemoLink]
 ) -> None:
     """Wire "Open the demo": switch to the mistake's demo in its tab (this page, no reload),
     filled in and run with its defaults, and scroll to it. ``links`` is every demo's link."""
@@ -360,12 +360,13 @@ def wire_demo_button(
     @user_errors
     def open_demo(result) -> dict:
         tab_id, link, updates = open_mistake_demo(result, links)
-        return {tabs: gr.Tabs(selected=tab_id), anchor: link.anchor, **updates}
+        return {goto: tab_id, anchor: link.anchor, **updates}
 
-    tab.demo_btn.click(
+    opened = tab.demo_btn.click(
         open_demo,
         [tab.result_json],
-        [tabs, anchor, *targets.values()],
+        [goto, anchor, *targets.values()],
         api_visibility="private",
         show_progress="hidden",
-    ).success(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
+    )
+    goto_after(opened, goto, anchor)

@@ -55,11 +55,15 @@ the straight line cuts through the emptier centre; the spherical path keeps its 
 # last one (its map changed, or ANSWER_WAIT_MS passed) and REST_MS after that: each answer
 # costs the page 100-300 ms of main-thread work on a loaded two-core machine (Gradio's own
 # state updates), and sending every 100 ms regardless made the pen lag (an 8-move Playwright
-# stroke took 2.4 s instead of 0.14 s, load 6-8) and the last answer later. Lifting the pen
+# stroke took 2.4 s instead of 0.14 s, load 6-8) and the last answer later. Nor does anything go
+# out in a stroke's first FIRST_SEND_MS: an answer takes about that long to come back, so for a
+# quick stroke it would only be replaced before it showed, and the lift's own request would
+# wait behind it (p95 from lift to answer 731 ms with, measured side by side). Lifting the pen
 # always sends at once.
 CANVAS_PX = 280  # the canvas's side in pixels: ten per pixel of the 28 x 28 digit
 BRUSH_PX = 22  # the pen's width: about two MNIST pixels, as MNIST's strokes are
 SEND_EVERY_MS = 150  # while the pen moves, the ink goes to the server at most this often
+FIRST_SEND_MS = 300  # ... and not in the first this-many ms of a stroke
 REST_MS = 150  # ... and no sooner than this after the view showed the last answer
 ANSWER_WAIT_MS = 2000  # an answer that never shows (an error) holds the next one this long
 ANSWER_ID = "encoder-map"  # the output whose change means "answered"
@@ -84,11 +88,11 @@ CANVAS_CSS = f"""
 CANVAS_JS = """
 const canvas = element.querySelector("canvas");
 const ctx = canvas.getContext("2d", {willReadFrequently: true});
-const N = __N__, EVERY = __EVERY__, REST = __REST__, WAIT = __WAIT__;
+const N = __N__, EVERY = __EVERY__, FIRST = __FIRST__, REST = __REST__, WAIT = __WAIT__;
 ctx.lineWidth = __BRUSH__; ctx.lineCap = "round"; ctx.lineJoin = "round";
 ctx.strokeStyle = "#000";
 let down = false, dirty = false, last = null, timer = null;
-let sentAt = -1e9, waiting = false, answeredAt = -1e9;
+let sentAt = -1e9, waiting = false, answeredAt = -1e9, downAt = 0;
 // the strokes' ink (alpha) in a square around them, averaged down to N x N, as "[v0,...]"
 const inkText = () => {
   const w = canvas.width, h = canvas.height, a = ctx.getImageData(0, 0, w, h).data;
@@ -117,13 +121,14 @@ const send = () => {
   sentAt = performance.now(); waiting = true;
   trigger("input");
 };
-// while drawing: send once EVERY has passed, the last answer is shown (or overdue) and REST
-// has passed since it; an answer coming in wakes this up
+// while drawing: send once FIRST has passed since the pen went down and EVERY since the last
+// send, the last answer is shown (or overdue) and REST has passed since it; an answer coming in
+// wakes this up
 const pump = () => {
   if (timer !== null || !down || !dirty) return;
   const now = performance.now(), ready = waiting ? sentAt + WAIT : answeredAt + REST;
   timer = setTimeout(() => { timer = null; if (down && dirty) send(); },
-                     Math.max(0, sentAt + EVERY - now, ready - now));
+                     Math.max(0, downAt + FIRST - now, sentAt + EVERY - now, ready - now));
 };
 const answered = () => {  // the view shows an answer: its map's image changed
   waiting = false; answeredAt = performance.now();
@@ -149,7 +154,7 @@ canvas.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   e.preventDefault();
   canvas.setPointerCapture(e.pointerId);
-  down = true; dirty = true; last = at(e); line(last, last); pump();
+  down = true; dirty = true; downAt = performance.now(); last = at(e); line(last, last); pump();
 });
 canvas.addEventListener("pointermove", (e) => {
   if (!down) return;
@@ -172,6 +177,7 @@ def canvas_script() -> str:
     return (
         CANVAS_JS.replace("__N__", str(SIZE))
         .replace("__EVERY__", str(SEND_EVERY_MS))
+        .replace("__FIRST__", str(FIRST_SEND_MS))
         .replace("__REST__", str(REST_MS))
         .replace("__WAIT__", str(ANSWER_WAIT_MS))
         .replace("__ANSWER__", ANSWER_ID)

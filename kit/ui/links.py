@@ -161,3 +161,35 @@ def scroll_js() -> str:
         go(20);
         return anchor;
     }"""
+
+
+# Navigation opens a top-level tab from the page, as a click on its button would (so its
+# Tab.select event, the first opening, runs as usual), instead of returning gr.Tabs(selected=)
+# from the server. An event whose outputs include the top-level Tabs makes Gradio's page read
+# back every component of the app on every later status message of every event (it refreshes
+# the loading status of each component an event ever output to, children included): ~100 ms
+# more on every press, measured in Chromium (benchmarks/encoder_draw_latency.py). Overflowed
+# tabs have a disabled button and a menu item with the same data-tab-id: the enabled one is
+# clicked.
+GOTO_JS = """(tab, anchor) => {
+    if (tab) {
+        const sel = '[data-tab-id="' + CSS.escape(tab) + '"]';
+        const button = [...document.querySelectorAll(sel)].find((b) => !b.disabled);
+        if (button && button.getAttribute("aria-selected") !== "true") button.click();
+    }
+    if (anchor) {
+        const go = (tries) => {
+            const el = document.getElementById(anchor);
+            if (el && el.offsetParent !== null) { el.scrollIntoView({block: "start"}); return; }
+            if (tries > 0) setTimeout(() => go(tries - 1), 100);
+        };
+        go(20);
+    }
+    return [];
+}"""
+
+
+def goto_after(event, goto: gr.Textbox, anchor: gr.Textbox) -> None:
+    """After ``event`` succeeds: open the top-level tab named in ``goto`` (a hidden box the
+    event set to a tab id, or left empty) and scroll to the element named in ``anchor``."""
+    event.success(None, [goto, anchor], None, js=GOTO_JS, api_visibility="private")

@@ -11,21 +11,33 @@ One event runs when a page loads, whatever the visitor opens: it reads the URL a
 
 Every other tab computes its outputs the first time the visitor opens it (``Tab.select``), with
 whatever its widgets hold then, so a page visit queues one event, not one per demo.
+
+The page-load event's outputs are kept few on purpose. Gradio's page keeps a loading status for
+every component any event of the session has output to, and on each status message of every
+later event (pending, started, done) it walks the whole component tree once per such component:
+with every demo's widgets among the load event's outputs (183 components) that cost ~40 ms a
+message, ~160 ms on every press, measured in Chromium. So a ``?demo=`` link only puts its query in its
+tab's hidden opener box; that box's change event fills the demo, with only that tab's components
+as outputs, and only when a link asked for it. (Opener boxes rather than ``gr.State``s: a State
+is not in the page's component tree, so each lookup of one walks all of it.)
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
 
 import gradio as gr
 
 from kit.demos.errors import DemoInputError
 from kit.demos.registry import get_demo
 from kit.ui.errors import demo_handler, user_errors
-from kit.ui.links import DemoLink
+from kit.ui.links import DemoLink, scroll_js
 
 MAX_QUERY_VALUE = 200  # characters of a URL value that are read at all
+MAX_QUERY_KEYS = 50  # keys of a URL that a deep-link opener keeps
+MAX_LINK_TEXT = 16_000  # characters of an opener box's text that are parsed at all
 
 
 def deep_link(query: Mapping[str, str], links: dict[str, DemoLink]) -> tuple[DemoLink, dict]:
@@ -42,6 +54,55 @@ def deep_link(query: Mapping[str, str], links: dict[str, DemoLink]) -> tuple[Dem
         if k != "demo" and not k.startswith("__") and k != "view"
     }
     return link, spec.coerce(given, preset=True)
+
+
+def deep_link_openers(tab_ids: Iterable[str]) -> dict[str, gr.Textbox]:
+    """Per demo tab, the hidden box a ``?demo=`` page load sets to the link's query (as
+    ``link_request`` text; see ``wire_deep_link_opener``). Made before the tabs, so that they
+    sit near the root of the page's component tree, where Gradio's page finds them quickly."""
+    return {tab_id: gr.Textbox(visible=False) for tab_id in tab_ids}
+
+
+def link_request(query: Mapping[str, str]) -> str:
+    """The text an opener box holds for a ``?demo=`` link: its query, as JSON."""
+    items = list(query.items())[:MAX_QUERY_KEYS]
+    return json.dumps({str(k)[:MAX_QUERY_VALUE]: str(v)[:MAX_QUERY_VALUE] for k, v in items})
+
+
+def wire_deep_link_opener(box: gr.Textbox, links: list[DemoLink], anchor: gr.Textbox) -> None:
+    """When ``box`` is set: open the linked demo of this tab (its values in its widgets, its
+    outputs computed, its section opened), compute the tab's other first-opening demos as its
+    ``Tab.select`` would have (that event leaves a tab opened by a link to this one), then
+    scroll to the demo. The box's text comes back from the page, so it is checked again."""
+    by_id = {link.id: link for link in links}
+    others = [link for link in links if link.on_open and link.spec.params]
+    comps = {id(c): c for link in links for c in link.components()}
+
+    @user_errors
+    def open_demo(text) -> dict:
+        if not isinstance(text, str) or not text or len(text) > MAX_LINK_TEXT:
+            return {}
+        try:
+            query = json.loads(text)
+        except json.JSONDecodeError:
+            return {}
+        if not isinstance(query, dict):
+            return {}
+        link, values = deep_link(query, by_id)
+        out: dict = {anchor: link.anchor}
+        for other in others:  # the widgets still hold their defaults: the page just loaded
+            if other is not link:
+                out.update(other.apply({}, other.spec.run()))
+        out.update(link.apply(values, {} if link.spec.trains else link.spec.fn(**values)))
+        return out
+
+    box.change(
+        open_demo,
+        [box],
+        [anchor, *comps.values()],
+        api_visibility="private",
+        show_progress="hidden",
+    ).then(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
 
 
 def drill_link(query: Mapping[str, str]) -> str:
@@ -88,12 +149,22 @@ def first_open_handler(links: list[DemoLink]) -> tuple[Callable, list, list]:
     return handler, inputs, first_open_outputs(chosen)
 
 
-def wire_tab_opening(tab: gr.Tab, links: list[DemoLink]) -> None:
+def wire_tab_opening(tab: gr.Tab, links: list[DemoLink], opener: gr.Textbox | None = None) -> None:
     """On selecting ``tab``: one private event for its demos with parameters, and the API
-    endpoint of each demo without parameters (e.g. ``latent_scatter``)."""
+    endpoint of each demo without parameters (e.g. ``latent_scatter``). With ``opener`` (the
+    tab's ``deep_link_openers`` box), a tab that a ``?demo=`` link opened is left to the
+    link's own event, which fills it with the link's values."""
     handler, inputs, outputs = first_open_handler(links)
-    if outputs:
+    if outputs and opener is None:
         tab.select(handler, inputs, outputs, api_visibility="private", show_progress="hidden")
+    elif outputs:
+
+        def on_select(link_text, *values) -> dict:
+            return {} if link_text else handler(*values)
+
+        tab.select(
+            on_select, [opener, *inputs], outputs, api_visibility="private", show_progress="hidden"
+        )
     for link in links:
         if link.on_open and not link.spec.params:
             fn, outs = demo_handler(link.spec, link.outputs)

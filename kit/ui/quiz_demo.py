@@ -20,7 +20,7 @@ from kit.quiz.record import Question
 from kit.quiz.study import run_demo
 from kit.ui.drills_tab import TAB_ID
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, scroll_js
+from kit.ui.links import DemoLink, goto_after
 from kit.ui.widgets import LATEX
 
 
@@ -145,7 +145,7 @@ def wire_panel(
     current_id: Callable[..., str],
     inputs: list,
     links: dict[str, DemoLink],
-    tabs: gr.Tabs,
+    goto: gr.Textbox,
     anchor: gr.Textbox,
     find: Callable[[str, list], Question],
     user_questions: gr.State,
@@ -186,11 +186,10 @@ def wire_panel(
         if link is None:
             raise gr.Error(f"The demo {q.demo!r} is not in this app.", title="No demo")
         tab, updates = open_in_tab(q, link)
-        return {tabs: gr.Tabs(selected=tab), anchor: link.anchor, **updates}
+        return {goto: tab, anchor: link.anchor, **updates}
 
-    panel.open_btn.click(open_tab, ins, [tabs, anchor, *targets.values()], **private).success(
-        None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
-    )
+    goto_after(panel.open_btn.click(open_tab, ins, [goto, anchor, *targets.values()], **private),
+               goto, anchor)  # fmt: skip
 
     if drill_picker is not None:
 
@@ -198,11 +197,10 @@ def wire_panel(
         def open_drill(*args) -> dict:
             drill_id = drill_of(question(*args))
             # the picker's change event loads the drill (and the visitor's saved code)
-            return {tabs: gr.Tabs(selected=TAB_ID), anchor: "drill-choice", drill_picker: drill_id}
+            return {goto: TAB_ID, anchor: "drill-choice", drill_picker: drill_id}
 
-        panel.drill_btn.click(open_drill, ins, [tabs, anchor, drill_picker], **private).success(
-            None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
-        )
+        goto_after(panel.drill_btn.click(open_drill, ins, [goto, anchor, drill_picker], **private),
+                   goto, anchor)  # fmt: skip
 
     def link_path(*args) -> str:
         *rest, _mine = args

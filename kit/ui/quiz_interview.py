@@ -141,7 +141,7 @@ def _current_question(session) -> str:
 def build(
     user_questions: gr.State,
     links: dict[str, DemoLink],
-    tabs: gr.Tabs,
+    goto: gr.Textbox,
     anchor: gr.Textbox,
     drill_picker: gr.Dropdown | None = None,
 ) -> dict:
@@ -221,7 +221,7 @@ def build(
         shown_file(interview_summary_file), [session, user_questions], [summary_file], **private
     )
     wire_panel(
-        panel, _current_question, [session], links, tabs, anchor, find_question, user_questions,
+        panel, _current_question, [session], links, goto, anchor, find_question, user_questions,
         drill_picker,
     )  # fmt: skip
     return {"pick": pick, "pick_topics": pick_topics}

@@ -239,7 +239,7 @@ def build(
     progress: gr.BrowserState,
     user_questions: gr.State,
     links: dict[str, DemoLink],
-    tabs: gr.Tabs,
+    goto: gr.Textbox,
     anchor: gr.Textbox,
     drill_picker: gr.Dropdown | None = None,
 ) -> Study:
@@ -389,7 +389,7 @@ def build(
     import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **private)
 
     wire_panel(
-        panel, _current_card, [current], links, tabs, anchor, find_question, user_questions,
+        panel, _current_card, [current], links, goto, anchor, find_question, user_questions,
         drill_picker,
     )  # fmt: skip
     return Study(

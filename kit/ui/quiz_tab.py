@@ -119,14 +119,14 @@ def files_store() -> gr.BrowserState:
 
 def build(
     demo: gr.Blocks,
-    tabs: gr.Tabs,
+    goto: gr.Textbox,
     progress: gr.BrowserState,
     saved: gr.BrowserState,
     links: dict[str, DemoLink],
     anchor: gr.Textbox,
     drill_picker: gr.Dropdown | None = None,
 ):
-    """The Quiz tab; ``tabs`` is the app's top-level Tabs ("Open in its tab" switches it),
+    """The Quiz tab; ``goto`` is the page's tab-to-open box ("Open in its tab" sets it),
     ``progress`` and ``saved`` the ``progress_store()`` and ``files_store()`` made at the top
     level of the page, ``links`` every demo's link, ``anchor`` the page's scroll-target box and
     ``drill_picker`` the Code drills tab's picker ("Try it as a code drill" sets it; None: no
@@ -138,9 +138,9 @@ def build(
     gr.Markdown(INTRO, latex_delimiters=LATEX)
     with gr.Tabs():
         with gr.Tab("Study", id="study"):
-            study = quiz_study.build(progress, user_questions, links, tabs, anchor, drill_picker)
+            study = quiz_study.build(progress, user_questions, links, goto, anchor, drill_picker)
         with gr.Tab("Interview", id="interview"):
-            interview = quiz_interview.build(user_questions, links, tabs, anchor, drill_picker)
+            interview = quiz_interview.build(user_questions, links, goto, anchor, drill_picker)
         with gr.Tab("Question bank", id="bank"):
             mine = quiz_bank.build(user_questions, saved, study, interview)
     return study, mine
