@@ -14,9 +14,10 @@ whatever its widgets hold then, so a page visit queues one event, not one per de
 
 The page-load event's outputs are kept few on purpose. Gradio's page keeps a loading status for
 every component any event of the session has output to, and on each status message of every
-later event (pending, started, done) it walks the whole component tree once per such component:
-with every demo's widgets among the load event's outputs (183 components) that cost ~40 ms a
-message, ~160 ms on every press, measured in Chromium. So a ``?demo=`` link only puts its query in its
+later event (pending, started, done) it looks each of them up in the component tree and reads
+its state back (a layout block's whole subtree with it). With the top-level Tabs and every
+demo's widgets among the load event's outputs (183 components), that was ~40 ms a message and
+~160 ms on every press, measured in Chromium. So a ``?demo=`` link only puts its query in its
 tab's hidden opener box; that box's change event fills the demo, with only that tab's components
 as outputs, and only when a link asked for it. (Opener boxes rather than ``gr.State``s: a State
 is not in the page's component tree, so each lookup of one walks all of it.)
