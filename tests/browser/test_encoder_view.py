@@ -143,10 +143,28 @@ def _ends(page) -> tuple[tuple[float, float], tuple[float, float]]:
     return (v[0], v[1]), (v[2], v[3])
 
 
+def _loaded(target) -> dict:
+    """Wait until the map image ``target`` has loaded (an answer replaces it; a click on one
+    still loading has no size to be read against) and its box is still; return the box."""
+    target.wait_for(timeout=30_000)
+    target.evaluate(
+        """(el) => new Promise((done) => {
+            let last = "";
+            const check = () => {
+                const r = el.getBoundingClientRect(), now = [r.x, r.y, r.width, r.height].join();
+                if (el.complete && el.naturalWidth > 0 && now === last) return done();
+                last = now; setTimeout(check, 150);
+            };
+            check();
+        })"""
+    )
+    return target.bounding_box()
+
+
 def _click_ends(page, target) -> None:
     """Click (-2, 0) for a, then (0, 2) for b, and check each end follows its click."""
     a0, b0 = _ends(page)
-    box = target.bounding_box()
+    box = _loaded(target)
     target.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.5})  # z = (-2, 0)
     page.wait_for_function(
         "prev => !document.getElementById('demo-latent-point-path').innerText.includes(prev)",
@@ -155,6 +173,7 @@ def _click_ends(page, target) -> None:
     )
     a1, b1 = _ends(page)
     assert a1 == pytest.approx((-2.0, 0.0), abs=0.1) and b1 == b0
+    box = _loaded(target)  # the walk redrew the map with its ends
     target.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.25})  # z = (0, 2)
     page.wait_for_function(
         "prev => !document.getElementById('demo-latent-point-path').innerText.includes(prev)",
