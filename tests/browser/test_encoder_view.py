@@ -150,9 +150,11 @@ def _loaded(target) -> dict:
     target.evaluate(
         """(el) => new Promise((done) => {
             let last = "";
+            const give_up = performance.now() + 30000;  // then the click's check says what failed
             const check = () => {
                 const r = el.getBoundingClientRect(), now = [r.x, r.y, r.width, r.height].join();
-                if (el.complete && el.naturalWidth > 0 && now === last) return done();
+                const ready = el.complete && el.naturalWidth > 0 && now === last;
+                if (ready || performance.now() > give_up) return done();
                 last = now; setTimeout(check, 150);
             };
             check();
