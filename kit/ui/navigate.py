@@ -71,16 +71,16 @@ def link_request(query: Mapping[str, str]) -> str:
 
 
 def wire_deep_link_opener(box: gr.Textbox, links: list[DemoLink], anchor: gr.Textbox) -> None:
-    """When ``box`` is set: open the linked demo of this tab (its values in its widgets, its
-    outputs computed, its section opened), compute the tab's other first-opening demos as its
-    ``Tab.select`` would have (that event leaves a tab opened by a link to this one), then
-    scroll to the demo. The box's text comes back from the page, so it is checked again."""
+    """When ``box`` is set: compute the tab's first-opening demos as its ``Tab.select`` would
+    have (that event leaves a tab opened by a link to this one), open the linked demo over them
+    (its values in its widgets, its outputs computed, its section opened), then scroll to it.
+    The box's text comes back from the page, so it is checked again."""
     by_id = {link.id: link for link in links}
-    others = [link for link in links if link.on_open and link.spec.params]
+    fill, fill_inputs, _ = first_open_handler(links)
     comps = {id(c): c for link in links for c in link.components()}
 
     @user_errors
-    def open_demo(text) -> dict:
+    def open_demo(text, *values) -> dict:
         if not isinstance(text, str) or not text or len(text) > MAX_LINK_TEXT:
             return {}
         try:
@@ -89,17 +89,14 @@ def wire_deep_link_opener(box: gr.Textbox, links: list[DemoLink], anchor: gr.Tex
             return {}
         if not isinstance(query, dict):
             return {}
-        link, values = deep_link(query, by_id)
-        out: dict = {anchor: link.anchor}
-        for other in others:  # the widgets still hold their defaults: the page just loaded
-            if other is not link:
-                out.update(other.apply({}, other.spec.run()))
-        out.update(link.apply(values, {} if link.spec.trains else link.spec.fn(**values)))
+        link, linked = deep_link(query, by_id)
+        out = {anchor: link.anchor, **fill(*values)}
+        out.update(link.apply(linked, {} if link.spec.trains else link.spec.fn(**linked)))
         return out
 
     box.change(
         open_demo,
-        [box],
+        [box, *fill_inputs],
         [anchor, *comps.values()],
         api_visibility="private",
         show_progress="hidden",
