@@ -22,7 +22,7 @@ from kit.ui import (
     under_the_hood_tab,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, goto_after
+from kit.ui.links import QUIET, DemoLink, TabOpening, goto_after
 from kit.ui.server import DELETE_CACHE, share_model_concurrency
 
 TITLE = "Latent Lab: autoencoders and VAEs on MNIST"
@@ -65,6 +65,7 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
         anchor = gr.Textbox(visible=False)  # the element a navigation scrolls to
         goto = gr.Textbox(visible=False)  # the top-level tab a navigation opens (links.GOTO_JS)
         openers = navigate.deep_link_openers(t for t, _, _ in TABS if t != DRILLS_TAB)
+        flags = {t: gr.Textbox(visible=False) for t in openers}  # TabOpening.flag, per tab
         room_opener = gr.Textbox(visible=False)  # a ?room= link's code and key, as JSON
         tab_links: dict[str, list[DemoLink]] = {}
         opened_by: dict[str, gr.Tab] = {}
@@ -79,6 +80,10 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
                     else:
                         tab_links[tab_id] = build(demo)
                 opened_by[tab_id] = tab
+            openings = {t: TabOpening(flags[t], tab_links[t]) for t in flags}
+            for opening in openings.values():
+                for link in opening.links:
+                    link.opening = opening
             links = {link.id: link for group in tab_links.values() for link in group}
             drills_tab.wire_demo_button(drills, goto, anchor, links)
             with gr.Tab("Quiz", id="quiz") as quiz:  # last: it links into the tabs above
@@ -88,9 +93,9 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
             with gr.Tab("Interview room", id="room"):
                 room = rooms_tab.build(demo)
         for tab_id, opener in openers.items():
-            navigate.wire_deep_link_opener(opener, tab_links[tab_id], anchor)
-            if tab_id != TABS[0][0]:
-                navigate.wire_tab_opening(opened_by[tab_id], tab_links[tab_id], opener)
+            navigate.wire_deep_link_opener(opener, openings[tab_id], anchor)
+            # the first tab too: the page load fills it, unless a link opened another tab
+            navigate.wire_tab_opening(opened_by[tab_id], openings[tab_id], opener)
         stores = (progress, saved)
         _wire_page_load(
             demo,
@@ -98,7 +103,7 @@ def build_app_and_links() -> tuple[gr.Blocks, dict[str, DemoLink]]:
             anchor,
             stores,
             (openers, room_opener),
-            tab_links,
+            openings[TABS[0][0]],
             links,
             study,
             mine,
@@ -118,20 +123,21 @@ def build_single_tab(tab_id: str) -> tuple[gr.Blocks, list[DemoLink]]:
         with gr.Tabs():
             with gr.Tab(label, id=tab_id) as tab:
                 links = build(demo)
-        navigate.wire_tab_opening(tab, links)
+        opening = TabOpening(gr.Textbox(visible=False), links)
+        navigate.wire_tab_opening(tab, opening)
     return demo, links
 
 
 def _wire_page_load(
-    demo, goto, anchor, stores, openers, tab_links, links, study, mine, room, drills
+    demo, goto, anchor, stores, openers, first_tab, links, study, mine, room, drills
 ) -> None:
     """The one page-load event: the visitor's own question files read back from the browser,
     then a ``?demo=``, ``?q=``, ``?room=`` or ``?drill=`` link, else the first tab.
     ``stores``: the progress and the files ``gr.BrowserState``s; ``openers``: each demo tab's
     deep-link box (``navigate.deep_link_openers``) and the box a ``?room=`` link sets (its
-    change enters the room)."""
+    change enters the room); ``first_tab``: the first tab's ``TabOpening``, filled unless a link
+    opens another."""
     opener, room_opener = openers
-    first_fn, first_inputs, first_outputs = navigate.first_open_handler(tab_links[TABS[0][0]])
 
     def enter_room(text) -> dict:
         try:
@@ -140,22 +146,20 @@ def _wire_page_load(
             query = None
         return room.load(query) if isinstance(query, dict) else {}
 
-    room_opener.change(
-        enter_room, [room_opener], room.outputs, api_visibility="private", show_progress="hidden"
-    )
+    room_opener.change(enter_room, [room_opener], room.outputs, api_visibility="private", **QUIET)
     card = [study.current, study.front, study.due, study.stats, study.drill_btn]
     card += study.grade_buttons
 
-    def on_load(request: gr.Request, stored, files, *first_values):
+    def on_load(request: gr.Request, stored, files):
         try:  # a bad saved file is a warning inside; only a bug gets here, and the page loads
             restored = user_errors(mine.restore)(files)
         except gr.Error as err:
             gr.Warning(err.message)
             restored = {}
         mine_now = restored.get(mine.user_questions, [])
-        return {**restored, **opened(request, stored, mine_now, first_values)}
+        return {**restored, **opened(request, stored, mine_now)}
 
-    def opened(request, stored, user_questions, first_values) -> dict:
+    def opened(request, stored, user_questions) -> dict:
         query = dict(request.query_params) if request is not None else {}
         if "demo" in query:
             try:
@@ -182,7 +186,7 @@ def _wire_page_load(
             else:  # the picker's change event loads the drill and the visitor's saved code
                 return {goto: DRILLS_TAB, anchor: "drill-choice",
                         drills.picker: drill_id}  # fmt: skip
-        return first_fn(*first_values)
+        return user_errors(first_tab.updates)()
 
     def study_open(question_id, stored, user_questions):
         from kit.ui.quiz_study import open_question
@@ -198,13 +202,13 @@ def _wire_page_load(
         }
 
     outputs = [goto, anchor, *opener.values(), room_opener, *card, *mine.outputs, drills.picker]
-    outputs = list({id(c): c for c in [*outputs, *first_outputs]}.values())
+    outputs = list({id(c): c for c in [*outputs, *first_tab.outputs()]}.values())
     loaded = demo.load(
         on_load,
-        [*stores, *first_inputs],
+        list(stores),
         outputs,
         api_visibility="private",
-        show_progress="hidden",
+        **QUIET,
     )
     goto_after(loaded, goto, anchor)
 
@@ -227,6 +231,7 @@ def _wire_quiz_opening(quiz, progress, study, mine) -> None:
         [progress, study.current, mine.user_questions, *filters],
         [study.stats, *study.card_outputs],
         api_visibility="private",
+        **QUIET,
     )
 
 

@@ -20,6 +20,7 @@ the drill in the editor is a ``gr.State``. The grading event is the public API `
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
@@ -33,7 +34,7 @@ from kit.drills.grader import (
     shared_grader,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, goto_after
+from kit.ui.links import QUIET, DemoLink, filled_tabs, goto_after, opening_flags
 from kit.ui.server import DRILL_CONCURRENCY_ID
 from kit.ui.widgets import LATEX, output_image
 
@@ -142,14 +143,17 @@ def demo_button(result) -> gr.Button:
     return gr.Button(value=f"▶ Open the demo: {tab} · {demo_id}", visible=True)
 
 
-def open_mistake_demo(result, links: dict[str, DemoLink]) -> tuple[str, DemoLink, dict]:
+def open_mistake_demo(
+    result, links: dict[str, DemoLink], tab_filled: Callable[[DemoLink], bool] | None = None
+) -> tuple[str, DemoLink, dict]:
     """(tab id, link, updates) that open the demo of a graded mistake in its tab, with its
-    defaults; a ``gr.Error`` when the grade names none."""
+    defaults (and the tab's other demos, unless ``tab_filled`` says the page has them); a
+    ``gr.Error`` when the grade names none."""
     demo_id = mistake_demo(result)
     link = links.get(demo_id) if demo_id else None
     if link is None:
         raise gr.Error("This grade names no demo to open.", title="No demo")
-    tab, updates = link.open_with({})
+    tab, updates = link.open_with({}, tab_filled is None or tab_filled(link))
     return tab, link, updates
 
 
@@ -320,7 +324,7 @@ def build_tab(demo: gr.Blocks) -> DrillsTab:
     def show_result(result):
         return result_markdown(result), demo_button(result)
 
-    check.success(show_result, result_json, shown, api_visibility="private")
+    check.success(show_result, result_json, shown, api_visibility="private", **QUIET)
     run = run_btn.click(
         user_errors(drive_drill),
         [drill, code],
@@ -328,7 +332,7 @@ def build_tab(demo: gr.Blocks) -> DrillsTab:
         api_visibility="private",
         **grading,
     )
-    run.success(show_result, result_json, shown, api_visibility="private")
+    run.success(show_result, result_json, shown, api_visibility="private", **QUIET)
 
     def select(drill_id, previous, text, saved):
         return (*select_drill(drill_id, previous, text, saved), gr.Button(visible=False))
@@ -338,13 +342,14 @@ def build_tab(demo: gr.Blocks) -> DrillsTab:
         [drill, current, code, store],
         [statement, code, current, store, result_md, run_btn, demo_btn],
         api_visibility="private",
+        **QUIET,
     )
 
     def reset(drill_id, saved):
         return (*reset_code(drill_id, saved), gr.Button(visible=False))
 
     reset_btn.click(
-        reset, [drill, store], [code, store, result_md, demo_btn], api_visibility="private"
+        reset, [drill, store], [code, store, result_md, demo_btn], api_visibility="private", **QUIET
     )
     code.change(None, [drill, code, store], store, js=DRILL_JS_SAVE, api_visibility="private")
     return DrillsTab(drill, result_json, demo_btn)
@@ -356,17 +361,18 @@ def wire_demo_button(
     """Wire "Open the demo": switch to the mistake's demo in its tab (this page, no reload),
     filled in and run with its defaults, and scroll to it. ``links`` is every demo's link."""
     targets = {id(c): c for link in links.values() for c in link.components()}
+    flags = opening_flags(links.values())
 
     @user_errors
-    def open_demo(result) -> dict:
-        tab_id, link, updates = open_mistake_demo(result, links)
+    def open_demo(result, *flag_values) -> dict:
+        tab_id, link, updates = open_mistake_demo(result, links, filled_tabs(flags, flag_values))
         return {goto: tab_id, anchor: link.anchor, **updates}
 
     opened = tab.demo_btn.click(
         open_demo,
-        [tab.result_json],
+        [tab.result_json, *flags],
         [goto, anchor, *targets.values()],
         api_visibility="private",
-        show_progress="hidden",
+        **QUIET,
     )
     goto_after(opened, goto, anchor)

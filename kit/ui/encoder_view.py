@@ -350,7 +350,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     def new_seed() -> int:
         return random.SystemRandom().randrange(0, 2**31 - 1)  # a fresh ε each press
 
-    resample.click(new_seed, None, shared["seed"], api_visibility="private").then(
+    resample.click(new_seed, None, shared["seed"], api_visibility="private", **QUIET).then(
         rerun_handler, rerun_inputs, rerun_outputs, api_visibility="private", **QUIET
     )
 

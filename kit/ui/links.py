@@ -9,7 +9,7 @@ Nothing here reads Gradio's internals: the tabs say where things are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,15 @@ import gradio as gr
 from kit.demos.spec import DemoSpec
 from kit.ui.errors import demo_handler
 
-QUIET = {"show_progress": "hidden"}
-"""Demo events keep their earlier outputs on screen while they run and when they fail."""
+QUIET = {"show_progress": "hidden", "show_progress_on": ()}
+"""Demo events keep their earlier outputs on screen while they run and when they fail, and give
+the page no loading status to keep for them. Gradio's page keeps one for every component an
+event names as a progress target (by default its outputs: ``show_progress_on=None``) and, on
+every status message of every event, writes each one it keeps back into the component tree,
+each write a search of the whole tree. With every demo's outputs kept that was the largest part
+of the page's work per press (a Chromium profile of canvas strokes on the encoder view:
+``update_loading_stati_state`` ~160 ms a stroke on the two-core machine). No targets, no
+statuses kept: a hidden spinner needs none, and errors still come as toasts."""
 
 
 @dataclass
@@ -42,6 +49,9 @@ class DemoLink:
     """The demo's own main button, if it has one."""
     on_open: bool = True
     """Whether its outputs are computed the first time its tab is opened."""
+    opening: TabOpening | None = None
+    """Its tab's first opening (set when the app is assembled): opening this demo from
+    elsewhere in a tab not yet opened fills the tab's other demos too."""
 
     def __post_init__(self) -> None:
         if self.button is not None and not self.button.elem_id:
@@ -68,22 +78,84 @@ class DemoLink:
             out[tabs] = gr.Tabs(selected=tab_id)
         return out
 
-    def open_with(self, args: dict[str, Any]) -> tuple[str, dict]:
+    def open_with(self, args: dict[str, Any], tab_filled: bool = True) -> tuple[str, dict]:
         """(tab id, updates) that open this demo in its tab with ``args`` (a preset, checked by
         the spec; defaults for the rest): the values in its widgets, its outputs filled (unless
-        it trains), its section opened. The tab's own controls keep working afterwards."""
+        it trains), its section opened. The tab's own controls keep working afterwards. With
+        ``tab_filled`` False (the tab's ``opening.flag`` is still empty in the page), the
+        updates also fill the tab's other demos, as its first opening would have."""
         values = self.spec.coerce(args, preset=True)
         outputs = {} if self.spec.trains else self.spec.fn(**values)
-        return self.spec.tab, self.apply(values, outputs)
+        updates = {}
+        if not tab_filled and self.opening is not None:
+            updates = self.opening.updates()
+        updates.update(self.apply(values, outputs))
+        return self.spec.tab, updates
 
     def components(self) -> list:
-        """Every component ``apply`` may update, each once."""
+        """Every component ``apply`` and ``open_with`` may update, each once."""
         comps = [*self.inputs.values(), *self.outputs.values()]
         if self.section is not None:
             comps.append(self.section)
         if self.subtab is not None:
             comps.append(self.subtab[0])
+        if self.opening is not None:
+            comps.append(self.opening.flag)
         return comps
+
+
+OPENED = "opened"
+"""What a tab's ``TabOpening.flag`` holds once the tab's demos are filled in the page."""
+
+
+@dataclass
+class TabOpening:
+    """A demo tab's first opening in a page: its ``on_open`` demos computed with their spec
+    defaults (the widgets hold them until the tab is first shown), once per page.
+
+    ``flag`` is a hidden box, empty until the tab is filled; every event that fills the tab
+    (its first ``Tab.select``, a ``?demo=`` link, "Open in its tab" from the quiz or a drill)
+    sets it, and a later select leaves the tab as the visitor left it. The select's only input
+    is that box (and the tab's deep-link box): Gradio's page keeps a loading status for each
+    input of every event that has run and writes each one back on every status message of every
+    later event, so an opening that read the tab's 20 widgets made every later press slower.
+    """
+
+    flag: gr.Textbox
+    """Hidden; "" until the tab is filled in this page, then ``OPENED``."""
+    links: list[DemoLink]
+    """The tab's demos."""
+
+    def updates(self) -> dict:
+        """Every ``on_open`` demo with parameters, computed with its defaults, and the flag set
+        (demos without parameters have their own select event and endpoint)."""
+        out: dict = {self.flag: OPENED}
+        for link in self.links:
+            if link.on_open and link.spec.params and not link.spec.trains:
+                results = link.spec.run()
+                out.update({link.outputs[k]: v for k, v in results.items() if k in link.outputs})
+        return out
+
+    def outputs(self) -> list:
+        """The components ``updates`` sets."""
+        comps = [self.flag]
+        for link in self.links:
+            if link.on_open and link.spec.params and not link.spec.trains:
+                comps += list(link.outputs.values())
+        return comps
+
+
+def opening_flags(links: Iterable[DemoLink]) -> list[gr.Textbox]:
+    """Each tab's ``TabOpening.flag`` once: the extra inputs of an event that opens a demo in
+    its tab (``filled_tabs`` reads their values back)."""
+    return list({id(x.opening.flag): x.opening.flag for x in links if x.opening}.values())
+
+
+def filled_tabs(flags: Sequence[gr.Textbox], values: Sequence[Any]) -> Callable[[DemoLink], bool]:
+    """Whether a link's tab is already filled in the page, given ``flags`` (``opening_flags``)
+    and their values as an event received them."""
+    filled = {id(f) for f, v in zip(flags, values, strict=True) if v}
+    return lambda link: link.opening is None or id(link.opening.flag) in filled
 
 
 def anchor_id(demo_id: str) -> str:

@@ -10,7 +10,8 @@ One event runs when a page loads, whatever the visitor opens: it reads the URL a
 - anything else (or a bad id or value, which gets a message naming it) fills the first tab.
 
 Every other tab computes its outputs the first time the visitor opens it (``Tab.select``), with
-whatever its widgets hold then, so a page visit queues one event, not one per demo.
+its demos' defaults, once per page (``kit.ui.links.TabOpening``), so a page visit queues one
+event, not one per demo.
 
 The page-load event's outputs are kept few on purpose. Gradio's page keeps a loading status for
 every component any event of the session has output to, and on each status message of every
@@ -27,14 +28,14 @@ from __future__ import annotations
 
 import difflib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import gradio as gr
 
 from kit.demos.errors import DemoInputError
 from kit.demos.registry import get_demo
 from kit.ui.errors import demo_handler, user_errors
-from kit.ui.links import DemoLink, scroll_js
+from kit.ui.links import QUIET, DemoLink, TabOpening, scroll_js
 
 MAX_QUERY_VALUE = 200  # characters of a URL value that are read at all
 MAX_QUERY_KEYS = 50  # keys of a URL that a deep-link opener keeps
@@ -70,17 +71,18 @@ def link_request(query: Mapping[str, str]) -> str:
     return json.dumps({str(k)[:MAX_QUERY_VALUE]: str(v)[:MAX_QUERY_VALUE] for k, v in items})
 
 
-def wire_deep_link_opener(box: gr.Textbox, links: list[DemoLink], anchor: gr.Textbox) -> None:
-    """When ``box`` is set: compute the tab's first-opening demos as its ``Tab.select`` would
-    have (that event leaves a tab opened by a link to this one), open the linked demo over them
-    (its values in its widgets, its outputs computed, its section opened), then scroll to it.
-    The box's text comes back from the page, so it is checked again."""
-    by_id = {link.id: link for link in links}
-    fill, fill_inputs, _ = first_open_handler(links)
-    comps = {id(c): c for link in links for c in link.components()}
+def wire_deep_link_opener(box: gr.Textbox, opening: TabOpening, anchor: gr.Textbox) -> None:
+    """When ``box`` is set: fill the tab's first-opening demos (``opening``; its ``Tab.select``
+    leaves a tab opened by a link to this event), open the linked demo over them (its values in
+    its widgets, its outputs computed, its section opened), then scroll to it. The box's text
+    comes back from the page, so it is checked again."""
+    by_id = {link.id: link for link in opening.links}
+    comps = {
+        id(c): c for c in [*opening.outputs(), *(c for x in opening.links for c in x.components())]
+    }
 
     @user_errors
-    def open_demo(text, *values) -> dict:
+    def open_demo(text) -> dict:
         if not isinstance(text, str) or not text or len(text) > MAX_LINK_TEXT:
             return {}
         try:
@@ -90,17 +92,13 @@ def wire_deep_link_opener(box: gr.Textbox, links: list[DemoLink], anchor: gr.Tex
         if not isinstance(query, dict):
             return {}
         link, linked = deep_link(query, by_id)
-        out = {anchor: link.anchor, **fill(*values)}
+        out = {anchor: link.anchor, **opening.updates()}
         out.update(link.apply(linked, {} if link.spec.trains else link.spec.fn(**linked)))
         return out
 
-    box.change(
-        open_demo,
-        [box, *fill_inputs],
-        [anchor, *comps.values()],
-        api_visibility="private",
-        show_progress="hidden",
-    ).then(None, [anchor], [anchor], js=scroll_js(), api_visibility="private")
+    box.change(open_demo, [box], [anchor, *comps.values()], api_visibility="private", **QUIET).then(
+        None, [anchor], [anchor], js=scroll_js(), api_visibility="private"
+    )
 
 
 def drill_link(query: Mapping[str, str]) -> str:
@@ -119,51 +117,21 @@ def drill_link(query: Mapping[str, str]) -> str:
     return drill_id
 
 
-def first_open_outputs(links: list[DemoLink]) -> list:
-    """The output components a tab's first opening fills."""
-    return [c for link in links if link.on_open and link.spec.params for c in link.outputs.values()]
+def wire_tab_opening(tab: gr.Tab, opening: TabOpening, opener: gr.Textbox | None = None) -> None:
+    """On selecting ``tab``: fill its demos with parameters once per page (``opening``), and
+    run the API endpoint of each demo without parameters (e.g. ``latent_scatter``). With
+    ``opener`` (the tab's ``deep_link_openers`` box), a tab that a ``?demo=`` link opened is
+    left to the link's own event, which fills it with the link's values."""
+    outputs = opening.outputs()
+    if len(outputs) > 1:
+        boxes = [opening.flag] if opener is None else [opening.flag, opener]
 
+        @user_errors
+        def on_select(*texts) -> dict:
+            return {} if any(texts) else opening.updates()
 
-def first_open_handler(links: list[DemoLink]) -> tuple[Callable, list, list]:
-    """(handler, inputs, outputs) computing every ``on_open`` demo (with parameters) of a tab
-    from its widgets' current values."""
-    chosen = [link for link in links if link.on_open and link.spec.params]
-    inputs: list = []
-    for link in chosen:
-        inputs += [link.inputs[p.name] for p in link.spec.params if p.name in link.inputs]
-
-    @user_errors
-    def handler(*values) -> dict:
-        out: dict = {}
-        i = 0
-        for link in chosen:
-            names = [p.name for p in link.spec.params if p.name in link.inputs]
-            args = dict(zip(names, values[i : i + len(names)], strict=True))
-            i += len(names)
-            results = link.spec.run(**args)
-            out.update({link.outputs[k]: v for k, v in results.items() if k in link.outputs})
-        return out
-
-    return handler, inputs, first_open_outputs(chosen)
-
-
-def wire_tab_opening(tab: gr.Tab, links: list[DemoLink], opener: gr.Textbox | None = None) -> None:
-    """On selecting ``tab``: one private event for its demos with parameters, and the API
-    endpoint of each demo without parameters (e.g. ``latent_scatter``). With ``opener`` (the
-    tab's ``deep_link_openers`` box), a tab that a ``?demo=`` link opened is left to the
-    link's own event, which fills it with the link's values."""
-    handler, inputs, outputs = first_open_handler(links)
-    if outputs and opener is None:
-        tab.select(handler, inputs, outputs, api_visibility="private", show_progress="hidden")
-    elif outputs:
-
-        def on_select(link_text, *values) -> dict:
-            return {} if link_text else handler(*values)
-
-        tab.select(
-            on_select, [opener, *inputs], outputs, api_visibility="private", show_progress="hidden"
-        )
-    for link in links:
+        tab.select(on_select, boxes, outputs, api_visibility="private", **QUIET)
+    for link in opening.links:
         if link.on_open and not link.spec.params:
             fn, outs = demo_handler(link.spec, link.outputs)
-            tab.select(fn, [], outs, api_name=link.spec.api_name, show_progress="hidden")
+            tab.select(fn, [], outs, api_name=link.spec.api_name, **QUIET)

@@ -22,6 +22,7 @@ from kit.quiz.parse import load_upload
 from kit.quiz.record import MAX_FILE_BYTES
 from kit.quiz.saved import MAX_SAVED_BYTES, restore, saved_files
 from kit.ui.errors import as_sentence, user_errors
+from kit.ui.links import QUIET
 from kit.ui.quiz_interview import question_choices
 from kit.ui.quiz_study import Study, filter_choices
 from kit.ui.quiz_tab import all_questions, bundled_bank, export_file, shown_file
@@ -286,6 +287,7 @@ def build(
         [picker, user_questions, sources, study.current, *menus_in],
         [*outputs, upload_report, *study.card_outputs],
         **private,
+        **QUIET,  # quick, and 27 outputs: no statuses kept for them (kit.ui.links.QUIET)
     )
     anki_btn.click(shown_file(anki_file), [user_questions], [anki_out], **private)
 

@@ -20,7 +20,7 @@ from kit.quiz.record import Question
 from kit.quiz.study import run_demo
 from kit.ui.drills_tab import TAB_ID
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, goto_after
+from kit.ui.links import QUIET, DemoLink, filled_tabs, goto_after, opening_flags
 from kit.ui.widgets import LATEX
 
 
@@ -61,10 +61,11 @@ def inline_result(q: Question) -> dict:
     }
 
 
-def open_in_tab(q: Question, link: DemoLink) -> tuple[str, dict]:
+def open_in_tab(q: Question, link: DemoLink, tab_filled: bool = True) -> tuple[str, dict]:
     """(tab id, updates): the preset applied to the demo's widgets, its outputs filled (unless
-    it trains), its section opened. The tab's own controls keep working afterwards."""
-    return link.open_with(q.demo_args)
+    it trains), its section opened, and the tab's other demos filled when it is not yet
+    (``tab_filled``). The tab's own controls keep working afterwards."""
+    return link.open_with(q.demo_args, tab_filled)
 
 
 DRILL_LABEL = "⌨ Try it as a code drill: {id}"
@@ -171,7 +172,7 @@ def wire_panel(
 
     inline = [panel.note, panel.images, panel.figure, panel.text]
     ins = [*inputs, user_questions]
-    private = {"api_visibility": "private", "show_progress": "hidden"}
+    private = {"api_visibility": "private", **QUIET}
     panel.run_btn.click(run, ins, inline, **private)
 
     targets: dict[int, object] = {}
@@ -179,17 +180,22 @@ def wire_panel(
         for comp in link.components():
             targets.setdefault(id(comp), comp)
 
+    flags = opening_flags(links.values())
+
     @user_errors
     def open_tab(*args) -> dict:
+        args, flag_values = args[: len(ins)], args[len(ins) :]
         q = question(*args)
         link = links.get(q.demo)
         if link is None:
             raise gr.Error(f"The demo {q.demo!r} is not in this app.", title="No demo")
-        tab, updates = open_in_tab(q, link)
+        tab, updates = open_in_tab(q, link, filled_tabs(flags, flag_values)(link))
         return {goto: tab, anchor: link.anchor, **updates}
 
-    goto_after(panel.open_btn.click(open_tab, ins, [goto, anchor, *targets.values()], **private),
-               goto, anchor)  # fmt: skip
+    opening = panel.open_btn.click(
+        open_tab, [*ins, *flags], [goto, anchor, *targets.values()], **private
+    )
+    goto_after(opening, goto, anchor)
 
     if drill_picker is not None:
 

@@ -13,7 +13,7 @@ import gradio as gr
 from kit.quiz import interview as iv
 from kit.quiz.study import hints_html, question_html
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink
+from kit.ui.links import QUIET, DemoLink
 from kit.ui.quiz_demo import demo_panel, drill_button, wire_panel
 from kit.ui.quiz_tab import all_questions, export_file, find_question, now_utc, shown_file
 from kit.ui.widgets import LATEX
@@ -179,7 +179,7 @@ def build(
     summary_file = gr.File(label="Summary", interactive=False, visible=False)
     timer = gr.Timer(1.0, active=False)
 
-    private = {"api_visibility": "private"}
+    private = {"api_visibility": "private", **QUIET}  # quick: no spinner, no statuses kept
     stage_outputs = {
         "session": session,
         "stage": stage,
@@ -218,7 +218,10 @@ def build(
     finish_btn.click(iv_handler(interview_finish), step_inputs, iv_outputs, **private)
     timer.tick(interview_clock, [session], [clock], **private)
     summary_btn.click(
-        shown_file(interview_summary_file), [session, user_questions], [summary_file], **private
+        shown_file(interview_summary_file),
+        [session, user_questions],
+        [summary_file],
+        api_visibility="private",
     )
     wire_panel(
         panel, _current_question, [session], links, goto, anchor, find_question, user_questions,

@@ -31,7 +31,7 @@ from kit.quiz.study import (
     question_html,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink
+from kit.ui.links import QUIET, DemoLink
 from kit.ui.quiz_demo import demo_panel, drill_button, wire_panel
 from kit.ui.quiz_tab import (
     all_questions,
@@ -291,7 +291,7 @@ def build(
                     "Import progress (.json)", file_types=[".json"], type="filepath"
                 )
 
-    private = {"api_visibility": "private"}
+    private = {"api_visibility": "private", **QUIET}  # quick: no spinner, no statuses kept
     card = {"current": current, "front": front, "due": due}
     filters = [progress, topics, difficulties, tags, current, user_questions]
     inline = [panel.note, panel.images, panel.figure, panel.text]
@@ -380,13 +380,14 @@ def build(
         **private,
     )
 
-    export_btn.click(shown_file(export_progress_file), [progress], [export_out], **private)
+    files = {"api_visibility": "private"}  # a file to make or read: the spinner shows
+    export_btn.click(shown_file(export_progress_file), [progress], [export_out], **files)
 
     def import_fn(path, mine):
         out = user_errors(import_progress_file)(path, mine)
         return {progress: out["progress"], stats_md: out["stats"]}
 
-    import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **private)
+    import_btn.upload(import_fn, [import_btn, user_questions], [progress, stats_md], **files)
 
     wire_panel(
         panel, _current_card, [current], links, goto, anchor, find_question, user_questions,

@@ -29,6 +29,7 @@ from kit.quiz.study import choices, filter_questions, hints_html, question_html
 from kit.rooms import room as rm
 from kit.rooms.store import FILE_NAME, RoomError, RoomStore, data_dir
 from kit.ui.errors import user_errors
+from kit.ui.links import QUIET
 from kit.ui.quiz_demo import inline_result
 from kit.ui.quiz_tab import bundled_bank, export_file, now_utc, shown_file
 from kit.ui.server import ROOM_CONCURRENCY_ID, ROOM_CONCURRENCY_LIMIT
@@ -428,7 +429,7 @@ def build(demo: gr.Blocks) -> RoomTab:
     everything = [*shared, *private_outs, *layout]
     private = {
         "api_visibility": "private",
-        "show_progress": "hidden",
+        **QUIET,
         "concurrency_id": ROOM_CONCURRENCY_ID,  # never behind a model demo (kit.ui.server)
         "concurrency_limit": ROOM_CONCURRENCY_LIMIT,
     }

@@ -38,7 +38,7 @@ from kit.demos.train_live import (
     validate,
 )
 from kit.ui.errors import user_errors
-from kit.ui.links import DemoLink, anchor_id, copy_link_button
+from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button
 from kit.ui.widgets import LATEX, output_image, param_input
 
 log = logging.getLogger("latent_lab")
@@ -243,7 +243,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     stream_options = {
         "concurrency_limit": 1,
         "concurrency_id": "train_live",
-        "show_progress": "hidden",
+        **QUIET,
         "time_limit": int(MAX_STREAM_SECONDS) + 60,
     }
 
@@ -265,7 +265,7 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     private = {"api_visibility": "private"}
     # quick events: queued like every event (an unqueued call could create sessions without
     # limit, see SECURITY.md), in the shared model group, so they never wait for a training run
-    quick = {"show_progress": "hidden", **private}
+    quick = {**QUIET, **private}
     train_btn.click(waiting_status, [steps, run_state], status, **quick)
     train_event = train_btn.click(
         train_live, settings, outputs, api_name="train_live", **stream_options
@@ -274,11 +274,9 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     continue_event = continue_btn.click(
         continue_live, run_state, outputs, **stream_options, **private
     )
-    step_event = step_btn.click(
-        step_live, [*settings, run_state], outputs, show_progress="hidden", **private
-    )
+    step_event = step_btn.click(step_live, [*settings, run_state], outputs, **QUIET, **private)
     pause_btn.click(request_pause, run_state, None, **quick)
     for event in (train_event, continue_event, step_event):
-        event.success(record_run, [run_state, runs], [runs, runs_md], **private)
+        event.success(record_run, [run_state, runs], [runs, runs_md], **quick)
     kind.change(beta_interactive, kind, beta, **quick)
     return [DemoLink(spec, inputs, {}, anchor_id(spec.id), button=train_btn, on_open=False)]
