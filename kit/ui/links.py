@@ -88,7 +88,7 @@ class DemoLink:
         outputs = {} if self.spec.trains else self.spec.fn(**values)
         updates = {}
         if not tab_filled and self.opening is not None:
-            updates = self.opening.updates()
+            updates = self.opening.updates(skip=self)
         updates.update(self.apply(values, outputs))
         return self.spec.tab, updates
 
@@ -126,23 +126,24 @@ class TabOpening:
     links: list[DemoLink]
     """The tab's demos."""
 
-    def updates(self) -> dict:
-        """Every ``on_open`` demo with parameters, computed with its defaults, and the flag set
-        (demos without parameters have their own select event and endpoint)."""
+    def filled(self) -> list[DemoLink]:
+        """The demos the opening computes: ``on_open`` ones with parameters (those without have
+        their own select event and endpoint), never a training one."""
+        return [x for x in self.links if x.on_open and x.spec.params and not x.spec.trains]
+
+    def updates(self, skip: DemoLink | None = None) -> dict:
+        """Every ``filled`` demo computed with its defaults, and the flag set; ``skip``: a demo
+        the caller fills itself with other values (so it is not computed twice)."""
         out: dict = {self.flag: OPENED}
-        for link in self.links:
-            if link.on_open and link.spec.params and not link.spec.trains:
+        for link in self.filled():
+            if link is not skip:
                 results = link.spec.run()
                 out.update({link.outputs[k]: v for k, v in results.items() if k in link.outputs})
         return out
 
     def outputs(self) -> list:
         """The components ``updates`` sets."""
-        comps = [self.flag]
-        for link in self.links:
-            if link.on_open and link.spec.params and not link.spec.trains:
-                comps += list(link.outputs.values())
-        return comps
+        return [self.flag, *(c for link in self.filled() for c in link.outputs.values())]
 
 
 def opening_flags(links: Iterable[DemoLink]) -> list[gr.Textbox]:

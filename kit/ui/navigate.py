@@ -92,7 +92,7 @@ def wire_deep_link_opener(box: gr.Textbox, opening: TabOpening, anchor: gr.Textb
         if not isinstance(query, dict):
             return {}
         link, linked = deep_link(query, by_id)
-        out = {anchor: link.anchor, **opening.updates()}
+        out = {anchor: link.anchor, **opening.updates(skip=link)}
         out.update(link.apply(linked, {} if link.spec.trains else link.spec.fn(**linked)))
         return out
 
