@@ -653,12 +653,19 @@ def test_calls_without_a_session_are_limited_by_address(live_app, client, inputs
     url = f"{live_app.url}/gradio_api/call/no_gradient_path"
     body = {"data": inputs["no_gradient_path"]}
     flood = {"x-forwarded-for": "203.0.113.77"}  # a documentation address, as a header only
-    answers = [client.post(url, json=body, headers=flood) for _ in range(45)]
+    answers = []
+    start = time.monotonic()
+    while len(answers) < 200 and sum(r.status_code == 429 for r in answers) < 3:
+        answers.append(client.post(url, json=body, headers=flood))
+    elapsed = time.monotonic() - start
     codes = [r.status_code for r in answers]
     assert codes[: edge.ADDRESS_BURST - 5].count(200) == edge.ADDRESS_BURST - 5
-    # 45 calls outrun the allowance, which earns back ADDRESS_RATE a second meanwhile
+    # the allowance is the burst plus what ADDRESS_RATE earned back while the calls ran,
+    # however slow the machine: no more calls than that were served
     refused = [r for r in answers if r.status_code == 429]
-    assert len(refused) >= 5, codes
+    assert len(refused) == 3, codes
+    served = codes.count(200)
+    assert served <= edge.ADDRESS_BURST + edge.ADDRESS_RATE * elapsed + 1, (served, elapsed)
     assert all("your address" in r.json()["detail"] for r in refused), refused[0].text
     other = client.post(url, json=body, headers={"x-forwarded-for": "203.0.113.78"})
     assert other.status_code == 200
