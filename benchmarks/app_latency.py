@@ -258,6 +258,7 @@ def random_args(demo_id: str, rng, tmp: Path) -> dict:
         "generate.same_style": lambda: {
             "seed": _seed(rng),
             "temperature": _stepped(rng, 0.0, 2.0, 0.05),
+            "digit": int(rng.integers(0, 10)),
         },
         "generate.samples": lambda: {
             "digit": int(rng.integers(0, 10)),

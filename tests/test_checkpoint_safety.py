@@ -147,7 +147,7 @@ def test_app_with_a_broken_checkpoint_serves_the_other_demos(tmp_path):
     with running_app(env=env, log_dir=tmp_path) as app, httpx.Client(timeout=60) as client:
         for api_name, data in [
             ("generate_digits", ["7", 4, 1.0, 0]),
-            ("same_style_all_digits", [0, 1.0]),
+            ("same_style_all_digits", [0, 1.0, "7"]),
             ("style_sliders", ["7", 0.0, 0.0]),
         ]:
             r = call(client, app.url, api_name, data)  # the Generate tab uses CVAE-2

@@ -7,7 +7,7 @@ import torch
 
 from kit.demos import generate
 from kit.demos.common import DemoInputError
-from kit.demos.registry import all_demos
+from kit.demos.registry import all_demos, get_demo
 from kit.ui import generate_tab
 from kit.ui.errors import named_outputs, user_errors
 
@@ -218,3 +218,18 @@ def test_tab_builds_and_exposes_the_api_names():
         d for d in demo.config["dependencies"] if d.get("api_visibility", "public") == "public"
     ]
     assert len(public) == 3
+
+
+@pytest.mark.parametrize("seed, temperature", [(0, 1.0), (11, 2.0), (123, 0.0)])
+def test_same_style_shows_the_digit_the_sliders_show_at_its_z(seed, temperature):
+    """The "Same style" event writes a (clipped) z to the sliders and, with it, the chosen digit
+    at that z: exactly what the slider demo draws for it."""
+    style = get_demo("generate.same_style").run(seed=seed, temperature=temperature, digit=4)
+    expected = get_demo("generate.style_sliders").run(digit=4, z1=style["z1"], z2=style["z2"])
+    np.testing.assert_array_equal(style["digit_image"], expected["digit_image"])
+    assert abs(style["z1"]) <= 3 and abs(style["z2"]) <= 3
+
+
+def test_same_style_refuses_a_digit_out_of_range():
+    with pytest.raises(DemoInputError, match="digit"):
+        get_demo("generate.same_style").run(seed=0, temperature=1.0, digit=10)

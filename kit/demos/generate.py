@@ -121,14 +121,16 @@ def generate_digits(digit=7, n_samples=16, temperature=1.0, seed=0) -> dict:
     }
 
 
-def same_style_all_digits(seed=0, temperature=1.0) -> dict:
+def same_style_all_digits(seed=0, temperature=1.0, digit=7) -> dict:
     """Sample 1's code from ``seed`` decoded as every digit 0-9: one style, ten identities.
 
     Also returns the code as ``z1``, ``z2`` (clipped to the style sliders' range) so the
-    sliders can start from it.
+    sliders can start from it, and ``digit`` decoded at that slider code as ``digit_image``:
+    what the style sliders show for it, in the same event.
     """
     seed = as_int(seed, "the seed", 0, MAX_SEED)
     temperature = as_float(temperature, "the temperature", *TEMPERATURE_RANGE)
+    digit = _digit(digit)
     z = prior_draw(seed, temperature, 1)[0]  # (d,): sample 1 of the grid for this seed
     row = all_digits(z)  # (10, 1, 28, 28)
     shown = z.clamp(*STYLE_RANGE)
@@ -139,10 +141,14 @@ def same_style_all_digits(seed=0, temperature=1.0) -> dict:
         "**z carries the style, the label carries the identity.** The sliders below now hold "
         f"this z{clipped}."
     )
+    z1, z2 = round(float(shown[0]), 2), round(float(shown[1]), 2)  # the sliders' values
+    at_sliders = torch.tensor([[z1, z2]])  # (1, 2)
+    on_sliders = decode_with_labels(at_sliders, torch.tensor([digit]))  # -> (1, 1, 28, 28)
     return {
         "row": grid_display(row, nrow=len(DIGITS)),
-        "z1": round(float(shown[0]), 2),
-        "z2": round(float(shown[1]), 2),
+        "z1": z1,
+        "z2": z2,
+        "digit_image": to_display(on_sliders[0]),
         "summary": summary,
     }
 

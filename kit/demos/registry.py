@@ -315,7 +315,7 @@ DEMOS: tuple[DemoSpec, ...] = (
         tab="generate",
         api_name="same_style_all_digits",
         fn=generate.same_style_all_digits,
-        params=(SEED, TEMPERATURE),
+        params=(SEED, TEMPERATURE, DIGIT),  # the digit is the one shown beside the sliders
         summary="One latent code decoded with all ten labels: z carries the style, the label the digit.",
         section="Same style, every digit",
     ),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from kit.demos.registry import get_demo
-from kit.ui.errors import demo_handler, named_outputs
-from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.links import DemoLink, anchor_id, copy_link_button, wire_demo
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
 INTRO = r"""
@@ -21,12 +20,6 @@ STYLE_INTRO = r"""
 **Style sliders.** Set $z = (z_1, z_2)$ yourself. The left image is your chosen digit at that
 $z$; the row is the same $z$ with every label.
 """
-
-
-def _digit_only(digit, z1, z2) -> dict:
-    """Just the chosen digit at (z1, z2), to follow the sliders after "Same style"."""
-    spec = get_demo("generate.style_sliders")
-    return {"digit_image": spec.run(digit=digit, z1=z1, z2=z2)["digit_image"]}
 
 
 # ---- layout and wiring ---------------------------------------------------------------------
@@ -88,23 +81,15 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         {"digit_image": digit_image, "row": row, "summary": row_summary},
         main=None,
         api_event=z1.input,
-        also=[z2.input, digit.input, z1.release, z2.release],
+        also=[z2.input, digit.input],  # Gradio 6 sliders send input on drags, keys and typing
     )
     style_link = wire_demo(
         style_spec,
-        {"seed": seed, "temperature": temperature},
-        {"row": row, "z1": z1, "z2": z2, "summary": row_summary},
-        main=None,
+        {"seed": seed, "temperature": temperature, "digit": digit},
+        # the single digit follows the new z: one event, one round trip
+        {"row": row, "z1": z1, "z2": z2, "digit_image": digit_image, "summary": row_summary},
+        main=same_style_btn.click,
         button=same_style_btn,
         on_open=False,
     )
-    digit_fn, digit_outs = named_outputs(_digit_only, {"digit_image": digit_image})
-    style_handler, style_outs = demo_handler(
-        style_spec, {"row": row, "z1": z1, "z2": z2, "summary": row_summary}
-    )
-    same_style_btn.click(
-        style_handler, [seed, temperature], style_outs, api_name=style_spec.api_name, **QUIET
-    ).success(
-        digit_fn, [digit, z1, z2], digit_outs, api_visibility="private", **QUIET
-    )  # the single digit follows the new z; the row and its caption stay the same-style ones
     return [samples_link, style_link, sliders_link]
