@@ -4,14 +4,17 @@ every section, on every demo tab, with random values, and time press -> output s
     python benchmarks/browser_latency.py [--presses 4] [--budget 240] [--tabs "Latent space"]
 
 Starts ``python app.py`` on a free loopback port (``tests/server.py``) and drives headless
-Debian Chromium with Playwright. For each control, ``--presses`` times:
+Debian Chromium with Playwright. Once the first page is shown it waits until the app's
+processes are idle (its start-up work done), as a visitor finds a Space that has been up a
+while. For each control, ``--presses`` times:
 
 - number boxes of the tab get fresh random values first (within their min/max; the focus is
   then taken off them and the page left to settle, since a box runs its own event when it is
   left), so the demos see new inputs and no cache can answer;
 - the control is used as a visitor would: a button clicked, a slider's track clicked at a
   random point (a press-and-release, as a drag ends), a random dropdown option picked, an
-  accordion opened (then closed again before the next try);
+  accordion opened (then closed again before the next try); the page is left to settle after
+  the control is scrolled into view, and file drop zones are not pressed (they open a picker);
 - "press" is the browser's own timestamp of that pointer release (or of the option click), and
   "output shown" the last thing the page does after it: a visible change (a MutationObserver
   on the document: nodes, text, ``src``), an image's ``load`` event (so an image counts once it
@@ -30,6 +33,7 @@ not driven. The machine is shared, so numbers are noisy: compare runs on the sam
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -48,6 +52,7 @@ NO_EVENT_S = 2.5  # a control that changes nothing for this long has no event
 TIMEOUT_S = 15.0  # give up on one press after this long
 DEMO_TABS = ("Reconstruction", "Latent space", "Generate a digit", "β comparison", "Under the hood")
 SKIP_BUTTONS = {"Copy link", "↺", "Use via API", "Settings", "Train", "Stop", "Open in its tab"}
+SKIP_IF_IN = ("Click to Upload",)  # a file drop zone opens the system's file picker, no event
 TOP_TABS = (*DEMO_TABS, "Train live", "Quiz")  # the tab bar's buttons (and its overflow copy)
 
 # In-page recorder: the time of the last pointer release / option pick (t0) and of the last
@@ -181,7 +186,7 @@ def pick_option(page, dropdown, rng) -> bool:
     """Open the dropdown and click a random option other than the current one."""
     current = dropdown.input_value()
     dropdown.click()
-    options = page.locator("ul.options li:visible")
+    options = page.locator("ul.options li:visible, ul.option-list li[role=option]:visible")
     try:
         options.first.wait_for(timeout=3000)
     except Exception:
@@ -255,6 +260,7 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
         cls = b.get_attribute("class") or ""
         role = b.get_attribute("role") or ""
         skip = text in SKIP_BUTTONS or text in TOP_TABS or text in tab_names
+        skip = skip or any(part in text for part in SKIP_IF_IN)
         if not text or skip or role == "tab" or "label-wrap" in cls:
             continue
         names.append(text)
@@ -290,6 +296,7 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
 
             def move(slider=slider):
                 centre(slider)
+                settle(page)  # what scrolling it into view set off is not this slider's time
                 move_slider(page, slider, rng)
                 return wait_shown(page)
 
@@ -310,11 +317,43 @@ def drive_tab(page, tab: str, presses: int, rng, deadline: float) -> list[Contro
 
             def pick(dd=dd):
                 centre(dd)
+                settle(page)
                 return wait_shown(page) if pick_option(page, dd, rng) else ("no_event", 0.0)
 
             attempt(c, pick)
         controls.append(c)
     return controls
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` and its live descendants (Linux /proc)."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def wait_server_idle(pid: int, max_s: float = 60.0) -> float:
+    """Wait until the app's processes use under 5 % of a core over a second (its start-up
+    work done: model loads, the drill forker, first-use pictures); returns the seconds waited.
+    A visitor meets a Space that has been up for a while, not one in its first seconds."""
+    start = time.monotonic()
+    before = _tree_cpu_s(pid)
+    while time.monotonic() - start < max_s:
+        time.sleep(1.0)
+        now = _tree_cpu_s(pid)
+        if now - before < 0.05:
+            break
+        before = now
+    return time.monotonic() - start
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -345,6 +384,8 @@ def main() -> int:
             page.goto(server.url + "/")
             page.wait_for_selector("text=Latent Lab", timeout=60_000)
             page.evaluate(RECORDER)
+            settle(page, 20.0)
+            print(f"server idle after {wait_server_idle(server.proc.pid):.1f} s more")
             page.set_default_timeout(8000)
             deadline = time.monotonic() + args.budget
             for tab in args.tabs:
