@@ -240,3 +240,41 @@ def test_tab_builds_and_exposes_the_api_names():
         "rate_distortion",
         "kl_per_dimension",
     }
+
+
+def _event_named(demo, name: str):
+    (fn,) = [f for f in demo.fns.values() if getattr(f.fn, "__name__", None) == name]
+    return fn
+
+
+def test_a_random_digit_and_its_traversal_come_in_one_event():
+    """The Random digit button runs one private event: the pick's reconstructions and the
+    traversal of that same pick (not of the digit shown before), as the two demos give them."""
+    demo, _ = build_single_tab("beta")
+    event = _event_named(demo, "beta_random_digit_then_latent_traversal")
+    assert event.api_visibility == "private"
+    by_label = {c.label: c for c in event.inputs if getattr(c, "label", None)}
+    values = {id(c): c.value for c in event.inputs}
+    values[id(by_label["Digit class for random picks"])] = "3"
+    out = event.fn(*(values[id(c)] for c in event.inputs))
+    (picked,) = [v for c, v in out.items() if isinstance(c, gr.Number)]  # the index box
+    recon = all_demos()["beta.reconstruct"].run(index=picked)
+    (shown_input,) = [v for c, v in out.items() if c.label == "Input"]
+    np.testing.assert_array_equal(shown_input, recon["input"])
+    assert common.load_test_digit(picked)[1] == 3  # a pick of the class asked for
+    values[id(by_label["Steps from −3 to 3"])] = 7
+    values[id(by_label["Show the traversal of"])] = "beta-vae-4"
+    out = event.fn(*(values[id(c)] for c in event.inputs))
+    (picked,) = [v for c, v in out.items() if isinstance(c, gr.Number)]
+    traversal = all_demos()["beta.traversal"].run(index=picked, model="beta-vae-4", steps=7)
+    (shown,) = [v for c, v in out.items() if c.label == "Latent traversals"]
+    np.testing.assert_array_equal(shown, traversal["figure"])
+
+
+def test_the_public_endpoints_keep_their_own_outputs():
+    """Joining the events for the page leaves the API as the specs define it."""
+    demo, _ = build_single_tab("beta")
+    deps = {d["api_name"]: d for d in demo.config["dependencies"] if d.get("api_name")}
+    spec = all_demos()["beta.random_digit"]
+    assert len(deps["beta_random_digit"]["inputs"]) == 1  # digit_class; the seed stays fixed
+    assert len(deps["beta_random_digit"]["outputs"]) == len(spec.run(digit_class="any"))

@@ -233,3 +233,26 @@ def test_same_style_shows_the_digit_the_sliders_show_at_its_z(seed, temperature)
 def test_same_style_refuses_a_digit_out_of_range():
     with pytest.raises(DemoInputError, match="digit"):
         get_demo("generate.same_style").run(seed=0, temperature=1.0, digit=10)
+
+
+def test_a_new_digit_redraws_the_samples_and_the_slider_digit_in_one_event():
+    with gr.Blocks() as demo:
+        generate_tab.build(demo)
+    (event,) = [
+        f
+        for f in demo.fns.values()
+        if getattr(f.fn, "__name__", None) == "generate_digits_then_style_sliders"
+    ]
+    assert event.api_visibility == "private"
+    by_label = {c.label: c for c in event.inputs}
+    values = {id(c): c.value for c in event.inputs}
+    values[id(by_label["Digit to draw"])] = "2"
+    values[id(by_label["z₁"])] = 1.5
+    out = {c.label: v for c, v in event.fn(*(values[id(c)] for c in event.inputs)).items()}
+    samples = get_demo("generate.samples").run(digit="2")
+    np.testing.assert_array_equal(
+        out["Samples (seed decides ε; same seed, same grid)"], samples["samples"]
+    )
+    at_z = get_demo("generate.style_sliders").run(digit="2", z1=1.5, z2=0.0)
+    np.testing.assert_array_equal(out["Your digit at (z₁, z₂)"], at_z["digit_image"])
+    np.testing.assert_array_equal(out["One z, labels 0 to 9"], at_z["row"])

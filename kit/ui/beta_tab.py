@@ -6,8 +6,15 @@ import gradio as gr
 
 from kit.demos.beta import BETA_MODELS
 from kit.demos.registry import get_demo
-from kit.ui.errors import demo_handler
-from kit.ui.links import QUIET, DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.links import (
+    DemoLink,
+    Part,
+    anchor_id,
+    api_only,
+    copy_link_button,
+    wire_demo,
+    wire_together,
+)
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_input
 
 INTRO = r"""
@@ -95,29 +102,26 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         also=[which.input, steps.release],
         button=traverse_btn,
     )
-    traverse_fn, traverse_outs = demo_handler(trav_spec, trav_outputs)
-    follow = [index, which, steps]  # after a new digit, its traversal follows
-
+    # a new digit's traversal follows it in the same event (one round trip, not two); the
+    # public endpoints keep their own inputs and outputs
+    follow = {"index": index, "model": which, "steps": steps}
+    picked = Part(trav_spec, {"model": which, "steps": steps}, trav_outputs, carry=("index",))
     recon_outputs = {**images, "summary": recon_summary, "numbers": recon_numbers}
-    recon_fn, recon_outs = demo_handler(recon_spec, recon_outputs)
-    show_btn.click(recon_fn, [index], recon_outs, api_name=recon_spec.api_name, **QUIET).success(
-        traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET
-    )
-    index.submit(recon_fn, [index], recon_outs, api_visibility="private", **QUIET).success(
-        traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET
+    api_only(recon_spec, {"index": index}, recon_outputs)
+    wire_together(
+        [Part(recon_spec, {"index": index}, recon_outputs), Part(trav_spec, follow, trav_outputs)],
+        [show_btn.click, index.submit],
     )
     reconstruct = DemoLink(
         recon_spec, {"index": index}, recon_outputs, anchor_id(recon_spec.id), button=show_btn
     )
     random_outputs = {**recon_outputs, "index": index}
-    random_fn, random_outs = demo_handler(random_spec, random_outputs, {"seed": None})
-    random_btn.click(
-        random_fn,
-        [digit_class],  # the seed stays empty: a fresh random pick every click
-        random_outs,
-        api_name=random_spec.api_name,
-        **QUIET,
-    ).success(traverse_fn, follow, traverse_outs, api_visibility="private", **QUIET)
+    random_fixed = {"seed": None}  # the seed stays empty: a fresh random pick every click
+    api_only(random_spec, {"digit_class": digit_class}, random_outputs, random_fixed)
+    wire_together(
+        [Part(random_spec, {"digit_class": digit_class}, random_outputs, random_fixed), picked],
+        [random_btn.click],
+    )
     random_digit = DemoLink(
         random_spec,
         {"digit_class": digit_class},

@@ -5,7 +5,14 @@ from __future__ import annotations
 import gradio as gr
 
 from kit.demos.registry import get_demo
-from kit.ui.links import DemoLink, anchor_id, copy_link_button, wire_demo
+from kit.ui.links import (
+    DemoLink,
+    Part,
+    anchor_id,
+    copy_link_button,
+    wire_demo,
+    wire_together,
+)
 from kit.ui.widgets import LATEX, api_numbers, output_image, param_input, param_inputs
 
 INTRO = r"""
@@ -68,7 +75,6 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         {"samples": samples, "summary": samples_summary, "numbers": samples_numbers},
         main=generate_btn.click,
         also=[
-            digit.input,
             sample_inputs["n_samples"].release,
             temperature.release,
             seed.submit,
@@ -81,7 +87,15 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
         {"digit_image": digit_image, "row": row, "summary": row_summary},
         main=None,
         api_event=z1.input,
-        also=[z2.input, digit.input],  # Gradio 6 sliders send input on drags, keys and typing
+        also=[z2.input],  # Gradio 6 sliders send input on drags, keys and typing
+    )
+    # a new digit redraws the samples and the digit at the sliders' z, in one event
+    wire_together(
+        [
+            Part(samples_spec, sample_inputs, samples_link.outputs),
+            Part(sliders_spec, {"digit": digit, "z1": z1, "z2": z2}, sliders_link.outputs),
+        ],
+        [digit.input],
     )
     style_link = wire_demo(
         style_spec,
