@@ -342,15 +342,17 @@ def _tree_cpu_s(pid: int) -> float:
 
 
 def wait_server_idle(pid: int, max_s: float = 60.0) -> float:
-    """Wait until the app's processes use under 5 % of a core over a second (its start-up
+    """Wait until the app's processes use under 15 % of a core over a second (its start-up
     work done: model loads, the drill forker, first-use pictures); returns the seconds waited.
-    A visitor meets a Space that has been up for a while, not one in its first seconds."""
+    A visitor meets a Space that has been up for a while, not one in its first seconds. (An
+    idle app is not at zero: Gradio's queue looks for work every millisecond while it has
+    none, 8-9 % of a core on the two-core machine.)"""
     start = time.monotonic()
     before = _tree_cpu_s(pid)
     while time.monotonic() - start < max_s:
         time.sleep(1.0)
         now = _tree_cpu_s(pid)
-        if now - before < 0.05:
+        if now - before < 0.15:
             break
         before = now
     return time.monotonic() - start
