@@ -10,6 +10,7 @@ from kit.demos.common import DemoInputError
 from kit.demos.registry import all_demos, get_demo
 from kit.ui import generate_tab
 from kit.ui.errors import named_outputs, user_errors
+from kit.ui.links import Part, wire_together
 
 
 def _cells(grid: np.ndarray, n: int, per_row: int, scale: int = 3, pad: int = 1) -> np.ndarray:
@@ -256,3 +257,12 @@ def test_a_new_digit_redraws_the_samples_and_the_slider_digit_in_one_event():
     at_z = get_demo("generate.style_sliders").run(digit="2", z1=1.5, z2=0.0)
     np.testing.assert_array_equal(out["Your digit at (z₁, z₂)"], at_z["digit_image"])
     np.testing.assert_array_equal(out["One z, labels 0 to 9"], at_z["row"])
+
+
+def test_joined_demos_may_not_write_to_one_component():
+    spec = get_demo("generate.samples")
+    with gr.Blocks():
+        box, out, btn = gr.Number(), gr.Image(), gr.Button()
+        part = Part(spec, {"digit": box}, {"samples": out})
+        with pytest.raises(ValueError, match="same component"):
+            wire_together([part, part], [btn.click])

@@ -238,7 +238,8 @@ def wire_together(parts: Sequence[Part], triggers: Sequence[Callable]) -> None:
     for part in parts:
         widgets += [w for w in part.inputs.values() if all(w is not v for v in widgets)]
     components = {f"{i}:{k}": c for i, part in enumerate(parts) for k, c in part.outputs.items()}
-    assert len({id(c) for c in components.values()}) == len(components), "outputs overlap"
+    if len({id(c) for c in components.values()}) != len(components):
+        raise ValueError("wire_together: two parts write to the same component")
 
     def run_parts(*values) -> dict:
         given = dict(zip((id(w) for w in widgets), values, strict=True))
