@@ -142,13 +142,11 @@ def same_style_all_digits(seed=0, temperature=1.0, digit=7) -> dict:
         f"this z{clipped}."
     )
     z1, z2 = round(float(shown[0]), 2), round(float(shown[1]), 2)  # the sliders' values
-    at_sliders = torch.tensor([[z1, z2]])  # (1, 2)
-    on_sliders = decode_with_labels(at_sliders, torch.tensor([digit]))  # -> (1, 1, 28, 28)
     return {
         "row": grid_display(row, nrow=len(DIGITS)),
         "z1": z1,
         "z2": z2,
-        "digit_image": to_display(on_sliders[0]),
+        "digit_image": style_sliders(digit, z1, z2)["digit_image"],  # what the sliders show
         "summary": summary,
     }
 

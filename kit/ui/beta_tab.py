@@ -107,28 +107,24 @@ def build(demo: gr.Blocks) -> list[DemoLink]:
     follow = {"index": index, "model": which, "steps": steps}
     picked = Part(trav_spec, {"model": which, "steps": steps}, trav_outputs, carry=("index",))
     recon_outputs = {**images, "summary": recon_summary, "numbers": recon_numbers}
-    api_only(recon_spec, {"index": index}, recon_outputs)
+    reconstruct = api_only(recon_spec, {"index": index}, recon_outputs, button=show_btn)
     wire_together(
         [Part(recon_spec, {"index": index}, recon_outputs), Part(trav_spec, follow, trav_outputs)],
         [show_btn.click, index.submit],
     )
-    reconstruct = DemoLink(
-        recon_spec, {"index": index}, recon_outputs, anchor_id(recon_spec.id), button=show_btn
-    )
     random_outputs = {**recon_outputs, "index": index}
     random_fixed = {"seed": None}  # the seed stays empty: a fresh random pick every click
-    api_only(random_spec, {"digit_class": digit_class}, random_outputs, random_fixed)
-    wire_together(
-        [Part(random_spec, {"digit_class": digit_class}, random_outputs, random_fixed), picked],
-        [random_btn.click],
-    )
-    random_digit = DemoLink(
+    random_digit = api_only(
         random_spec,
         {"digit_class": digit_class},
         random_outputs,
-        anchor_id(random_spec.id),
+        random_fixed,
         button=random_btn,
         on_open=False,
+    )
+    wire_together(
+        [Part(random_spec, {"digit_class": digit_class}, random_outputs, random_fixed), picked],
+        [random_btn.click],
     )
     rates = wire_demo(
         get_demo("beta.rate_distortion"),

@@ -201,13 +201,13 @@ def api_only(
     inputs: dict[str, gr.components.Component],
     outputs: dict[str, gr.components.Component],
     fixed: dict | None = None,
-) -> None:
-    """Register ``spec``'s public endpoint with its own inputs and outputs on a trigger no
-    visitor presses (a hidden button), for a demo whose button runs a wider private event
-    (``wire_together``). API clients call it by ``spec.api_name`` as before."""
-    handler, outs = demo_handler(spec, outputs, fixed)
-    ins = [inputs[p.name] for p in spec.params if p.name not in (fixed or {})]
-    gr.Button(visible=False).click(handler, ins, outs, api_name=spec.api_name, **QUIET)
+    **link_fields,
+) -> DemoLink:
+    """``wire_demo`` with the public endpoint on a trigger no visitor presses (a hidden
+    button), for a demo whose button runs a wider private event (``wire_together``). API
+    clients call it by ``spec.api_name`` with the spec's own inputs and outputs, as before."""
+    hidden = gr.Button(visible=False)
+    return wire_demo(spec, inputs, outputs, main=hidden.click, fixed=fixed, **link_fields)
 
 
 @dataclass
